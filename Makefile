@@ -1,0 +1,114 @@
+# vmm: non-recursive build. `make` builds ./build/vmm; `make test` runs the
+# unit tests (ASan/UBSan) and the system tests; V=1 shows commands.
+
+ARCH ?= $(shell uname -m)
+OS := $(shell uname -s)
+ifeq ($(OS),Darwin)
+HV ?= hvf
+else
+HV ?= kvm
+endif
+
+BUILD ?= build
+CC ?= cc
+PYTHON ?= /usr/bin/python3
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \
+	-Wno-unused-parameter -Wimplicit-fallthrough
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -I. -D_GNU_SOURCE -DVMM_VERSION='"$(VERSION)"' \
+	-MMD -MP -pthread -fno-strict-aliasing
+LDLIBS += -pthread -lz
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Backend-neutral core, then what the architecture and hypervisor add.
+SRCS_core := vmm/log.c vmm/bus.c vmm/vm.c vmm/vcpu.c vmm/exit.c \
+	vmm/i8042.c vmm/cmos.c vmm/platform_x86_64.c vmm/machine.c vmm/parse.c \
+	boot/boot.c boot/x86_64.c boot/bzimage.c \
+	serial/uart16550.c serial/console.c
+SRCS_kvm := kvm/kvm.c kvm/probe.c
+SRCS_kvm_x86_64 := kvm/kvm_x86_64.c
+SRCS_hv := $(SRCS_$(HV)) $(SRCS_$(HV)_$(ARCH))
+
+OBJ := $(BUILD)/obj
+OBJS_core := $(SRCS_core:%.c=$(OBJ)/%.o)
+OBJS_hv := $(SRCS_hv:%.c=$(OBJ)/%.o)
+OBJS_main := $(OBJ)/main.o
+
+all: $(BUILD)/vmm
+
+$(BUILD)/vmm: $(OBJS_main) $(OBJS_core) $(OBJS_hv)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# ---- unit tests: host only, no /dev/kvm, built with ASan and UBSan ----
+UBUILD := $(BUILD)/unit
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(UBUILD)/%)
+UNIT_LIB := $(UBUILD)/libcore.a
+UNIT_FAKE := $(UBUILD)/libfake.a
+UNIT_CORE_OBJS := $(SRCS_core:%.c=$(UBUILD)/%.o)
+UNIT_FAKE_OBJS := $(patsubst %.c,$(UBUILD)/%.o,$(wildcard tests/unit/fake_*.c))
+
+$(UBUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (unit)"
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+$(UNIT_LIB): $(UNIT_CORE_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(UNIT_FAKE): $(UNIT_FAKE_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(UBUILD)/test_%: $(UBUILD)/tests/unit/test_%.o $(UNIT_LIB) $(UNIT_FAKE)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $< $(UNIT_LIB) $(UNIT_FAKE) \
+		$(UNIT_LIB) -lcmocka $(LDLIBS)
+
+unit: $(UNIT_BINS)
+	@set -e; fail=0; for t in $(UNIT_BINS); do \
+		echo "== $$t"; $$t || fail=1; done; \
+	if [ $$fail -ne 0 ]; then echo "unit tests FAILED"; exit 1; fi
+
+# ---- system tests: boot the real test kernel (see tests/system) ----
+images:
+	$(Q)scripts/build-test-images.sh
+
+system: $(BUILD)/vmm images
+	$(Q)VMM=$(abspath $(BUILD)/vmm) $(PYTHON) -m pytest -v -rs tests/system
+
+test: unit system
+
+# Boot the default test image (README's first command runs this).
+run: $(BUILD)/vmm images
+	$(Q)scripts/run-test-image.sh
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h')
+format:
+	$(Q)clang-format -i $(FORMAT_SRCS)
+format-check:
+	$(Q)clang-format --dry-run -Werror $(FORMAT_SRCS)
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all unit system test images run deps format format-check clean
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: MIT
+/* KVM backend, x86_64 part: irqchip, PIT, CPUID, MSRs, LAPIC, registers. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "boot/boot.h"
+#include "kvm/kvm_internal.h"
+#include "vmm/hv.h"
+#include "vmm/layout_x86_64.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define MSR_IA32_TSC 0x10
+#define MSR_IA32_SYSENTER_CS 0x174
+#define MSR_IA32_SYSENTER_ESP 0x175
+#define MSR_IA32_SYSENTER_EIP 0x176
+#define MSR_IA32_MISC_ENABLE 0x1a0
+#define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_SYSCALL_MASK 0xc0000084
+#define MSR_KERNEL_GS_BASE 0xc0000102
+
+#define MISC_ENABLE_FAST_STRING 1ULL
+#define MTRR_ENABLE (1ULL << 11)
+#define MTRR_TYPE_WB 6ULL
+
+#define APIC_LVT_LINT0 0x350
+#define APIC_LVT_LINT1 0x360
+#define APIC_MODE_NMI 0x4
+#define APIC_MODE_EXTINT 0x7
+
+#define X86_CR0_PE 0x1ULL
+#define X86_CR0_ET 0x10ULL
+#define X86_CR0_NE 0x20ULL
+#define X86_CR0_PG 0x80000000ULL
+#define X86_CR4_PAE 0x20ULL
+#define EFER_LME 0x100ULL
+#define EFER_LMA 0x400ULL
+
+int kvm_arch_vm_init(struct hv_vm *hv)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t ident = LAYOUT_KVM_IDENTITY_MAP;
+	int ret;
+
+	/* Intel VT-x needs these pages below 4 GiB for real-mode emulation. */
+	ret = KVM_IOCTL(hv->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident);
+	if (ret < 0)
+		log_debug("KVM_SET_IDENTITY_MAP_ADDR not supported; continuing");
+	ret = KVM_IOCTL(hv->vm_fd, KVM_SET_TSS_ADDR,
+			(void *)(uintptr_t)LAYOUT_KVM_TSS);
+	if (ret < 0)
+		return ret;
+	/* The PIT routes through the irqchip, so the irqchip comes first. */
+	ret = KVM_IOCTL(hv->vm_fd, KVM_CREATE_IRQCHIP, NULL);
+	if (ret < 0)
+		return ret;
+	ret = KVM_IOCTL(hv->vm_fd, KVM_CREATE_PIT2, &pit);
+	return ret < 0 ? ret : 0;
+}
+
+static struct kvm_cpuid2 *kvm_supported_cpuid(int kvm_fd)
+{
+	for (int nent = 64; nent <= 4096; nent *= 2) {
+		struct kvm_cpuid2 *c = calloc(
+			1, sizeof(*c) + nent * sizeof(struct kvm_cpuid_entry2));
+		int ret;
+
+		if (!c)
+			return NULL;
+		c->nent = nent;
+		ret = KVM_IOCTL(kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+		if (!ret)
+			return c;
+		free(c);
+		if (ret != -E2BIG)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* Bits needed to hold @n distinct ids, as CPUID topology shifts count. */
+static unsigned int order_base_2(unsigned int n)
+{
+	unsigned int s = 0;
+
+	while ((1u << s) < n)
+		s++;
+	return s;
+}
+
+/* Topology leaves 0xB/0x1F: one thread per core, all cores in a package. */
+static void cpuid_topology(struct kvm_cpuid_entry2 *e, unsigned int id,
+			   unsigned int nr)
+{
+	e->edx = id;
+	if (e->index == 0) {
+		e->eax = 0;
+		e->ebx = 1;
+		e->ecx = (1u << 8) | 0; /* SMT level */
+	} else if (e->index == 1) {
+		e->eax = order_base_2(nr);
+		e->ebx = nr;
+		e->ecx = (2u << 8) | 1; /* core level */
+	} else {
+		e->eax = e->ebx = 0;
+		e->ecx = e->index;
+	}
+}
+
+static void cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned int id,
+			unsigned int nr)
+{
+	switch (e->function) {
+	case 1:
+		e->ebx = (e->ebx & 0xffff) | (nr << 16) | (id << 24);
+		e->ecx |= 1u << 31; /* hypervisor present */
+		if (nr > 1)
+			e->edx |= 1u << 28; /* HTT: the ebx count is valid */
+		break;
+	case 4:
+		e->eax = (e->eax & 0x3ff) | ((nr - 1) << 26);
+		break;
+	case 0xa:
+		/* No PMU: saves the guest probing counters it cannot use. */
+		e->eax = e->ebx = e->ecx = e->edx = 0;
+		break;
+	case 0xb:
+	case 0x1f:
+		cpuid_topology(e, id, nr);
+		break;
+	default:
+		break;
+	}
+}
+
+static int kvm_set_cpuid(struct hv_vcpu *vcpu)
+{
+	struct kvm_cpuid2 *c = kvm_supported_cpuid(vcpu->hv->kvm_fd);
+	int ret;
+
+	if (!c)
+		return -EIO;
+	for (unsigned int i = 0; i < c->nent; i++)
+		cpuid_patch(&c->entries[i], vcpu->id, vcpu->hv->vm->nr_vcpus);
+	ret = KVM_IOCTL(vcpu->fd, KVM_SET_CPUID2, c);
+	free(c);
+	return ret < 0 ? ret : 0;
+}
+
+static int kvm_set_msrs(struct hv_vcpu *vcpu)
+{
+	static const struct {
+		uint32_t index;
+		uint64_t value;
+	} init[] = {
+		{ MSR_IA32_SYSENTER_CS, 0 },
+		{ MSR_IA32_SYSENTER_ESP, 0 },
+		{ MSR_IA32_SYSENTER_EIP, 0 },
+		{ MSR_STAR, 0 },
+		{ MSR_CSTAR, 0 },
+		{ MSR_KERNEL_GS_BASE, 0 },
+		{ MSR_SYSCALL_MASK, 0 },
+		{ MSR_LSTAR, 0 },
+		{ MSR_IA32_TSC, 0 },
+		{ MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING },
+		/* Write-back by default, or Linux maps RAM uncached. */
+		{ MSR_MTRR_DEF_TYPE, MTRR_ENABLE | MTRR_TYPE_WB },
+	};
+	enum { N = sizeof(init) / sizeof(init[0]) };
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[N];
+	} msrs = { .hdr.nmsrs = N };
+	int ret;
+
+	for (unsigned int i = 0; i < N; i++) {
+		msrs.e[i].index = init[i].index;
+		msrs.e[i].data = init[i].value;
+	}
+	ret = KVM_IOCTL(vcpu->fd, KVM_SET_MSRS, &msrs);
+	if (ret < 0)
+		return ret;
+	/* KVM stops at the first MSR it refuses; the rest are optional. */
+	if (ret < N)
+		log_debug("vCPU %u: KVM refused MSR 0x%x", vcpu->id,
+			  init[ret].index);
+	return 0;
+}
+
+static void lapic_set_lvt(struct kvm_lapic_state *l, unsigned int reg,
+			  unsigned int mode)
+{
+	uint32_t v;
+
+	memcpy(&v, &l->regs[reg], sizeof(v));
+	v = (v & ~0x700u) | (mode << 8);
+	memcpy(&l->regs[reg], &v, sizeof(v));
+}
+
+/* LINT0 ExtINT and LINT1 NMI: the virtual-wire mode the PIC relies on. */
+static int kvm_set_lapic(struct hv_vcpu *vcpu)
+{
+	struct kvm_lapic_state l;
+	int ret = KVM_IOCTL(vcpu->fd, KVM_GET_LAPIC, &l);
+
+	if (ret < 0)
+		return ret;
+	lapic_set_lvt(&l, APIC_LVT_LINT0, APIC_MODE_EXTINT);
+	lapic_set_lvt(&l, APIC_LVT_LINT1, APIC_MODE_NMI);
+	ret = KVM_IOCTL(vcpu->fd, KVM_SET_LAPIC, &l);
+	return ret < 0 ? ret : 0;
+}
+
+int kvm_arch_vcpu_init(struct hv_vcpu *vcpu)
+{
+	int ret = kvm_set_cpuid(vcpu);
+
+	if (!ret)
+		ret = kvm_set_msrs(vcpu);
+	if (!ret)
+		ret = kvm_set_lapic(vcpu);
+	if (ret)
+		log_err("vCPU %u: setup failed: %s", vcpu->id, strerror(-ret));
+	return ret;
+}
+
+static struct kvm_segment seg_flat(uint16_t sel, uint8_t type, bool code64)
+{
+	return (struct kvm_segment){
+		.base = 0,
+		.limit = 0xffffffff,
+		.selector = sel,
+		.type = type,
+		.present = 1,
+		.dpl = 0,
+		.db = code64 ? 0 : 1,
+		.s = 1,
+		.l = code64 ? 1 : 0,
+		.g = 1,
+	};
+}
+
+static int kvm_set_long_mode_sregs(struct hv_vcpu *vcpu,
+				   const struct boot_entry *e)
+{
+	struct kvm_sregs s;
+	int ret = KVM_IOCTL(vcpu->fd, KVM_GET_SREGS, &s);
+
+	if (ret < 0)
+		return ret;
+	s.cs = seg_flat(BOOT_GDT_CODE64, 0xb, true);
+	s.ds = s.es = s.fs = s.gs = s.ss = seg_flat(BOOT_GDT_DATA, 0x3, false);
+	/* VMX insists on a usable busy TSS in long mode, even if unused. */
+	s.tr = (struct kvm_segment){ .limit = 0x67, .type = 0xb, .present = 1 };
+	s.ldt = (struct kvm_segment){ .type = 0x2, .unusable = 1 };
+	s.gdt.base = e->gdt_base;
+	s.gdt.limit = e->gdt_limit;
+	s.idt.base = 0;
+	s.idt.limit = 0;
+	s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
+	s.cr3 = e->cr3;
+	s.cr4 = X86_CR4_PAE;
+	s.efer = EFER_LME | EFER_LMA;
+	ret = KVM_IOCTL(vcpu->fd, KVM_SET_SREGS, &s);
+	return ret < 0 ? ret : 0;
+}
+
+int hv_vcpu_set_boot(struct hv_vcpu *vcpu, const struct boot_entry *e)
+{
+	struct kvm_regs r = {
+		.rflags = 0x2,
+		.rip = e->rip,
+		.rsi = e->rsi,
+		.rsp = e->rsp,
+	};
+	int ret = kvm_set_long_mode_sregs(vcpu, e);
+
+	if (!ret)
+		ret = KVM_IOCTL(vcpu->fd, KVM_SET_REGS, &r);
+	if (ret < 0)
+		log_err("vCPU %u: cannot set boot registers: %s", vcpu->id,
+			strerror(-ret));
+	return ret < 0 ? ret : 0;
+}
+
+uint64_t hv_vcpu_pc(struct hv_vcpu *vcpu)
+{
+	struct kvm_regs r;
+
+	return KVM_IOCTL(vcpu->fd, KVM_GET_REGS, &r) < 0 ? 0 : r.rip;
+}
+
+/* Print up to 16 instruction bytes at the guest-virtual @rip. */
+static void dump_code(struct hv_vcpu *vcpu, uint64_t rip)
+{
+	struct kvm_translation t = { .linear_address = rip };
+	const uint8_t *p;
+	char hex[16 * 3 + 1] = "";
+
+	if (KVM_IOCTL(vcpu->fd, KVM_TRANSLATE, &t) < 0 || !t.valid) {
+		log_err("  code: rip 0x%llx is not mapped",
+			(unsigned long long)rip);
+		return;
+	}
+	p = vm_gpa_to_hva(vcpu->hv->vm, t.physical_address, 16);
+	if (!p) {
+		log_err("  code: rip maps to 0x%llx, outside RAM",
+			(unsigned long long)t.physical_address);
+		return;
+	}
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 3 * i, 4, "%02x ", p[i]);
+	log_err("  code at rip (gpa 0x%llx): %s",
+		(unsigned long long)t.physical_address, hex);
+}
+
+void hv_vcpu_dump(struct hv_vcpu *vcpu)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (KVM_IOCTL(vcpu->fd, KVM_GET_REGS, &r) < 0 ||
+	    KVM_IOCTL(vcpu->fd, KVM_GET_SREGS, &s) < 0) {
+		log_err("  (registers unavailable)");
+		return;
+	}
+	log_err("  rip %016llx rsp %016llx rflags %08llx",
+		(unsigned long long)r.rip, (unsigned long long)r.rsp,
+		(unsigned long long)r.rflags);
+	log_err("  rax %016llx rbx %016llx rcx %016llx rdx %016llx",
+		(unsigned long long)r.rax, (unsigned long long)r.rbx,
+		(unsigned long long)r.rcx, (unsigned long long)r.rdx);
+	log_err("  rsi %016llx rdi %016llx rbp %016llx",
+		(unsigned long long)r.rsi, (unsigned long long)r.rdi,
+		(unsigned long long)r.rbp);
+	log_err("  cr0 %llx cr2 %llx cr3 %llx cr4 %llx efer %llx cs %x",
+		(unsigned long long)s.cr0, (unsigned long long)s.cr2,
+		(unsigned long long)s.cr3, (unsigned long long)s.cr4,
+		(unsigned long long)s.efer, s.cs.selector);
+	dump_code(vcpu, r.rip);
+	if (hv_host_is_pvm())
+		log_err("  hint: this host is PVM-based; its instruction emulator lacks some instructions (xsave, cmpxchg16b, int3, ...): see 'vmm probe'");
+}

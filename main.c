@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vmm: boot a Linux kernel in a KVM guest from the command line.
+ * The only file that calls exit(); everything else returns -errno.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/hv.h"
+#include "vmm/log.h"
+#include "vmm/machine.h"
+#include "vmm/parse.h"
+
+/* Exit codes: a contract with scripts, documented in README.md. */
+enum {
+	EXIT_GUEST_OK = 0,	/* guest powered off or rebooted */
+	EXIT_HOST_ERROR = 1,	/* the VMM failed while the guest ran */
+	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_SETUP = 3,		/* could not start: files, KVM, memory */
+	EXIT_GUEST_PANIC = 4,	/* guest kernel panic */
+	EXIT_TRIPLE_FAULT = 5,	/* guest triple fault / shutdown */
+	EXIT_STOPPED = 130,	/* stopped on the host: Ctrl-A x or a signal */
+};
+
+#define EXIT_CODES_DOC \
+	"Exit status:\n" \
+	"  0    the guest powered off or rebooted\n" \
+	"  1    host error while the guest ran (KVM failure, emulation error)\n" \
+	"  2    usage error\n" \
+	"  3    set-up error (kernel/initrd file, KVM unusable, memory)\n" \
+	"  4    the guest kernel panicked\n" \
+	"  5    the guest triple-faulted (CPU shutdown)\n" \
+	"  130  stopped on the host (Ctrl-A x, SIGINT, SIGTERM, SIGHUP)\n"
+
+const char *argp_program_version = "vmm " VMM_VERSION;
+const char *argp_program_bug_address = "the project's issue tracker";
+
+enum {
+	OPT_CPUS = 0x100,
+	OPT_CONSOLE,
+	OPT_NO_QUIRKS,
+	OPT_STATS,
+};
+
+static const struct argp_option boot_options[] = {
+	{ "kernel", 'k', "FILE", 0, "Kernel image to boot (bzImage)", 0 },
+	{ "initrd", 'i', "FILE", 0, "Initial ramdisk (cpio archive)", 0 },
+	{ "cmdline", 'c', "STRING", 0,
+	  "Kernel command line, replacing the default (" MACHINE_DEFAULT_CMDLINE
+	  ")",
+	  0 },
+	{ "append", 'a', "STRING", 0, "Add to the kernel command line", 0 },
+	{ "memory", 'm', "SIZE", 0,
+	  "Guest RAM, e.g. 512M or 2G; a bare number is MiB (default 256M)",
+	  0 },
+	{ "cpus", OPT_CPUS, "N", 0, "Number of vCPUs (default 1)", 0 },
+	{ "console", OPT_CONSOLE, "WHERE", 0,
+	  "Guest console: stdio (default), file:PATH or none", 0 },
+	{ "no-host-quirks", OPT_NO_QUIRKS, NULL, 0,
+	  "Do not add the kernel options this host needs (on PVM-based nested hosts: noxsave clearcpuid=...)",
+	  0 },
+	{ "stats", OPT_STATS, NULL, 0,
+	  "Print boot timing and VM exit counts per kind at the end", 0 },
+	{ "verbose", 'v', NULL, 0, "Debug messages and --stats", 0 },
+	{ "quiet", 'q', NULL, 0, "Only print errors", 0 },
+	{ 0 }
+};
+
+static int __attribute__((format(printf, 2, 3)))
+usage_error(struct argp_state *state, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	argp_error(state, "%s", msg); /* exits with EXIT_USAGE */
+	return EINVAL;
+}
+
+static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct machine_config *cfg = state->input;
+
+	switch (key) {
+	case 'k':
+		cfg->kernel = arg;
+		break;
+	case 'i':
+		cfg->initrd = arg;
+		break;
+	case 'c':
+		cfg->cmdline = arg;
+		break;
+	case 'a':
+		cfg->append = arg;
+		break;
+	case 'm':
+		if (parse_mem_size(arg, &cfg->mem_size))
+			return usage_error(state, "invalid memory size '%s' (try 512M or 2G)", arg);
+		break;
+	case OPT_CPUS:
+		if (parse_uint(arg, 1, 1, &cfg->cpus))
+			return usage_error(state, "invalid --cpus '%s': only 1 vCPU is supported so far", arg);
+		break;
+	case OPT_CONSOLE:
+		if (console_parse(arg, &cfg->console))
+			return usage_error(state, "invalid --console '%s' (use stdio, none or file:PATH)", arg);
+		break;
+	case OPT_NO_QUIRKS:
+		cfg->host_quirks = false;
+		break;
+	case OPT_STATS:
+		cfg->stats = true;
+		break;
+	case 'v':
+		log_set_level(LOG_DEBUG);
+		cfg->stats = true;
+		break;
+	case 'q':
+		log_set_level(LOG_ERR);
+		break;
+	case ARGP_KEY_ARG:
+		return usage_error(state, "unexpected argument '%s'", arg);
+	case ARGP_KEY_END:
+		if (!cfg->kernel)
+			argp_error(state, "--kernel is required");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp boot_argp = {
+	boot_options, boot_parse_opt, NULL,
+	"Boot a Linux kernel in a new VM with its console on this terminal.\v"
+	"Console escapes: Ctrl-A x quits, Ctrl-A b sends a break (then a key "
+	"for Magic SysRq), Ctrl-A h helps.\n\n" EXIT_CODES_DOC,
+	NULL, NULL, NULL
+};
+
+static int exit_code_for(enum vm_stop_reason reason)
+{
+	switch (reason) {
+	case VM_STOP_POWEROFF:
+	case VM_STOP_REBOOT:
+		return EXIT_GUEST_OK;
+	case VM_STOP_PANIC:
+		return EXIT_GUEST_PANIC;
+	case VM_STOP_TRIPLE_FAULT:
+		return EXIT_TRIPLE_FAULT;
+	case VM_STOP_USER:
+		return EXIT_STOPPED;
+	default:
+		return EXIT_HOST_ERROR;
+	}
+}
+
+static int cmd_boot(int argc, char **argv)
+{
+	struct machine_config cfg = {
+		.mem_size = 256ULL << 20,
+		.cpus = 1,
+		.console = { .kind = CONSOLE_STDIO },
+		.host_quirks = true,
+	};
+	enum vm_stop_reason reason = VM_STOP_NONE;
+	int code;
+
+	argp_parse(&boot_argp, argc, argv, 0, NULL, &cfg);
+	if (machine_boot(&cfg, &reason))
+		return EXIT_SETUP;
+	code = exit_code_for(reason);
+	log_info("%s (exit status %d)", vm_stop_name(reason), code);
+	return code;
+}
+
+static int cmd_probe(int argc, char **argv)
+{
+	static const struct argp probe_argp = {
+		NULL, NULL, NULL,
+		"Report what the host hypervisor offers; exit 3 if it cannot run VMs.",
+		NULL, NULL, NULL
+	};
+	struct hv_probe p;
+
+	argp_parse(&probe_argp, argc, argv, 0, NULL, NULL);
+	hv_probe(&p);
+	printf("hypervisor:       KVM (/dev/kvm)\n");
+	printf("usable:           %s%s%s\n", p.usable ? "yes" : "no",
+	       p.usable ? "" : ": ", p.usable ? "" : p.reason);
+	printf("api version:      %d\n", p.api_version);
+	printf("max vcpus:        %d\n", p.max_vcpus);
+	printf("pvm-based nested: %s\n", p.nested_pvm ?
+		       "yes (guest kernel mode is emulated; vmm adds the kernel options it needs)" :
+		       "no");
+	for (unsigned int i = 0; i < p.nr_caps; i++)
+		printf("cap %-22s %s%s\n", p.caps[i].name,
+		       p.caps[i].present ? "yes" : "no",
+		       p.caps[i].required ? " (required)" : "");
+	return p.usable ? 0 : EXIT_SETUP;
+}
+
+static const char top_doc[] =
+	"Usage: vmm COMMAND [OPTION...]\n"
+	"A small VMM that boots Linux kernels on KVM.\n\n"
+	"Commands:\n"
+	"  boot      boot a kernel (vmm boot --help for options)\n"
+	"  probe     report what the host hypervisor offers\n"
+	"  version   print the version\n\n"
+	"Example:\n"
+	"  vmm boot --kernel bzImage --initrd initramfs.cpio\n\n" EXIT_CODES_DOC;
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	argp_err_exit_status = EXIT_USAGE;
+	if (!cmd) {
+		fputs(top_doc, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") ||
+	    !strcmp(cmd, "help")) {
+		fputs(top_doc, stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("%s\n", argp_program_version);
+		return 0;
+	}
+	argv[1] = strcmp(cmd, "boot") == 0 ? "vmm boot" : "vmm probe";
+	if (!strcmp(cmd, "boot"))
+		return cmd_boot(argc - 1, argv + 1);
+	if (!strcmp(cmd, "probe"))
+		return cmd_probe(argc - 1, argv + 1);
+	fprintf(stderr, "vmm: unknown command '%s'\n\n%s", cmd, top_doc);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The x86_64 guest physical memory map. One file owns it.
+ *
+ *   0x0000_0000  +---------------------------+
+ *                | real-mode IVT / BDA       |  RAM (unused by us)
+ *   0x0000_0500  | GDT                       |
+ *   0x0000_7000  | boot_params (zero page)   |
+ *   0x0000_9000  | PML4, PDPT, 4 x PD        |  identity map of 4 GiB
+ *   0x0002_0000  | kernel command line       |
+ *   0x0009_fc00  +---------------------------+
+ *                | EBDA, VGA, option ROMs,   |  reserved in e820
+ *                | BIOS area                 |
+ *   0x0010_0000  +---------------------------+
+ *                | kernel, then free RAM,    |  RAM
+ *                | initrd at the top         |
+ *   low_top      +---------------------------+  min(RAM, 3 GiB)
+ *                | (unmapped)                |
+ *   0xc000_0000  +---------------------------+
+ *                | 32-bit PCI / MMIO hole    |  devices, LAPIC, IOAPIC
+ *   0xfffb_c000  | KVM identity map + TSS    |  reserved in e820
+ *   0x1_0000_0000+---------------------------+
+ *                | RAM above 4 GiB           |  when RAM > 3 GiB
+ *                +---------------------------+
+ */
+#ifndef VMM_LAYOUT_X86_64_H
+#define VMM_LAYOUT_X86_64_H
+
+#define LAYOUT_GDT 0x500ULL
+#define LAYOUT_ZERO_PAGE 0x7000ULL
+#define LAYOUT_PML4 0x9000ULL
+#define LAYOUT_PDPT 0xa000ULL
+#define LAYOUT_PD 0xb000ULL /* 4 pages: 0xb000..0xefff */
+#define LAYOUT_CMDLINE 0x20000ULL
+#define LAYOUT_CMDLINE_MAX 0x10000ULL
+#define LAYOUT_EBDA 0x9fc00ULL
+#define LAYOUT_HIMEM 0x100000ULL /* where protected-mode kernels load */
+#define LAYOUT_MMIO_HOLE 0xc0000000ULL
+#define LAYOUT_MMIO_HOLE_END 0x100000000ULL
+#define LAYOUT_KVM_IDENTITY_MAP 0xfffbc000ULL /* one page */
+#define LAYOUT_KVM_TSS 0xfffbd000ULL /* three pages */
+#define LAYOUT_HIGH_RAM 0x100000000ULL
+
+/* The minimum guest RAM: room for boot structures and a small kernel. */
+#define LAYOUT_MIN_RAM (16ULL << 20)
+
+#endif

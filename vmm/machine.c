@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: MIT
+#include "vmm/machine.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "boot/bzimage.h"
+#include "vmm/hv.h"
+#include "vmm/layout_x86_64.h"
+#include "vmm/log.h"
+#include "vmm/platform.h"
+#include "vmm/vcpu.h"
+
+/* Everything one boot owns, so tear-down is one function. */
+struct machine {
+	const struct machine_config *cfg;
+	struct vm vm;
+	bool vm_ready;
+	struct boot_image kernel, initrd;
+	struct console *con;
+	struct platform *platform;
+	struct boot_entry entry;
+	int sig_fd;
+	struct timespec t_start, t_first_output;
+	bool seen_output;
+};
+
+int machine_cmdline(const struct machine_config *cfg, bool pvm_host,
+		    char *buf, size_t len)
+{
+	const char *base = cfg->cmdline ? cfg->cmdline : MACHINE_DEFAULT_CMDLINE;
+	const char *quirks = pvm_host && cfg->host_quirks ? MACHINE_PVM_CMDLINE :
+							     "";
+	const char *append = cfg->append ? cfg->append : "";
+	int n = snprintf(buf, len, "%s%s%s%s%s", base,
+			 *base && *quirks ? " " : "", quirks,
+			 (*base || *quirks) && *append ? " " : "", append);
+
+	return n < 0 || (size_t)n >= len ? -E2BIG : 0;
+}
+
+static double elapsed_ms(const struct timespec *from)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - from->tv_sec) * 1e3 +
+	       (now.tv_nsec - from->tv_nsec) / 1e6;
+}
+
+static void machine_on_line(void *opaque, const char *line)
+{
+	struct machine *m = opaque;
+
+	if (strstr(line, "Kernel panic - not syncing"))
+		atomic_store(&m->vm.guest_panicked, true);
+	if (m->cfg->stats && strstr(line, "Run /init as init process"))
+		log_info("reached 'Run /init' after %.0f ms",
+			 elapsed_ms(&m->t_start));
+}
+
+static void machine_output(void *opaque, const uint8_t *buf, size_t len)
+{
+	struct machine *m = opaque;
+
+	if (!m->seen_output) {
+		m->seen_output = true;
+		clock_gettime(CLOCK_MONOTONIC, &m->t_first_output);
+	}
+	console_output(m->con, buf, len);
+}
+
+static int machine_irq_line(struct vm *vm, unsigned int irq, bool level)
+{
+	return hv_irq_line(vm->hv, irq, level);
+}
+
+static int machine_load(struct machine *m, const char *cmdline)
+{
+	const struct machine_config *cfg = m->cfg;
+	struct bzimage_info info;
+	int ret;
+
+	ret = boot_read_file(cfg->kernel, "kernel", &m->kernel);
+	if (!ret)
+		ret = bzimage_parse(&m->kernel, &info);
+	if (!ret && cfg->initrd)
+		ret = boot_read_file(cfg->initrd, "initrd", &m->initrd);
+	if (ret)
+		return ret;
+	ret = vm_init(&m->vm, cfg->mem_size);
+	if (ret) {
+		log_err("cannot allocate %llu MiB of guest RAM: %s",
+			(unsigned long long)(cfg->mem_size >> 20),
+			strerror(-ret));
+		return ret;
+	}
+	m->vm_ready = true;
+	m->vm.nr_vcpus = cfg->cpus;
+	return bzimage_load(&m->vm, &m->kernel, cfg->initrd ? &m->initrd : NULL,
+			    cmdline, &m->entry);
+}
+
+static int machine_devices(struct machine *m)
+{
+	struct console_config cc = m->cfg->console;
+	struct uart_sink sink = { machine_output, m };
+	int ret;
+
+	cc.on_line = machine_on_line;
+	cc.opaque = m;
+	ret = console_open(&m->con, &cc);
+	if (!ret)
+		ret = platform_create(&m->vm, sink, &m->platform);
+	return ret;
+}
+
+static int machine_hv(struct machine *m)
+{
+	struct vm *vm = &m->vm;
+	int ret = hv_vm_create(vm, &vm->hv);
+
+	for (unsigned int i = 0; !ret && i < vm->nr_regions; i++)
+		ret = hv_vm_map(vm->hv, vm->regions[i].gpa, vm->regions[i].hva,
+				vm->regions[i].size,
+				HV_PROT_READ | HV_PROT_WRITE | HV_PROT_EXEC);
+	vm->irq_line = machine_irq_line;
+	return ret;
+}
+
+/* Signals: vCPU threads see only the kick; the main loop reads the rest. */
+static int machine_signals(struct machine *m)
+{
+	sigset_t set;
+	int ret;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigdelset(&set, VCPU_KICK_SIGNAL);
+	m->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (m->sig_fd < 0)
+		return -errno;
+	ret = vcpus_init_signals();
+	signal(SIGPIPE, SIG_IGN);
+	return ret;
+}
+
+static void machine_escape_action(struct machine *m, enum console_action act)
+{
+	switch (act) {
+	case CONSOLE_QUIT:
+		log_info("stopping the guest (Ctrl-A x)");
+		vm_request_stop(&m->vm, VM_STOP_USER);
+		break;
+	case CONSOLE_BREAK:
+		uart_send_break(platform_console_uart(m->platform));
+		break;
+	case CONSOLE_HELP:
+		if (write(STDERR_FILENO, console_escape_help,
+			  strlen(console_escape_help)) < 0)
+			break;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Feed input bytes to COM1, waiting for FIFO room rather than dropping. */
+static void machine_input(struct machine *m, const uint8_t *buf, size_t n,
+			  struct console_escape *esc)
+{
+	struct uart *uart = platform_console_uart(m->platform);
+
+	for (size_t i = 0; i < n && !atomic_load(&m->vm.stopping); i++) {
+		uint8_t out;
+		enum console_action act = console_escape_feed(esc, buf[i], &out);
+
+		if (act != CONSOLE_PASS) {
+			machine_escape_action(m, act);
+			continue;
+		}
+		while (!uart_receive(uart, &out, 1) &&
+		       !atomic_load(&m->vm.stopping))
+			usleep(1000);
+	}
+}
+
+static void machine_signal(struct machine *m)
+{
+	struct signalfd_siginfo si;
+
+	if (read(m->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	log_info("stopping the guest (signal %u)", si.ssi_signo);
+	vm_request_stop(&m->vm, VM_STOP_USER);
+}
+
+static void machine_loop(struct machine *m)
+{
+	struct console_escape esc = { 0 };
+	int in_fd = console_input_fd(m->con);
+	struct pollfd pfd[3] = {
+		{ .fd = m->vm.stop_fd, .events = POLLIN },
+		{ .fd = m->sig_fd, .events = POLLIN },
+		{ .fd = in_fd, .events = POLLIN },
+	};
+
+	while (!atomic_load(&m->vm.stopping)) {
+		uint8_t buf[256];
+		ssize_t n;
+
+		if (poll(pfd, pfd[2].fd >= 0 ? 3 : 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll: %s", strerror(errno));
+			vm_request_stop(&m->vm, VM_STOP_ERROR);
+			break;
+		}
+		if (pfd[1].revents & POLLIN)
+			machine_signal(m);
+		if (!(pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		n = read(in_fd, buf, sizeof(buf));
+		if (n > 0)
+			machine_input(m, buf, (size_t)n, &esc);
+		else if (n == 0 || errno != EINTR)
+			pfd[2].fd = -1; /* EOF: the guest keeps running */
+	}
+}
+
+static void machine_print_stats(struct machine *m)
+{
+	struct vm *vm = &m->vm;
+
+	log_info("ran for %.0f ms; first guest output after %.0f ms",
+		 elapsed_ms(&m->t_start),
+		 m->seen_output ?
+			 (m->t_first_output.tv_sec - m->t_start.tv_sec) * 1e3 +
+				 (m->t_first_output.tv_nsec -
+				  m->t_start.tv_nsec) / 1e6 :
+			 -1.0);
+	for (int i = 0; i < VM_EXIT_NR; i++) {
+		uint64_t n = atomic_load(&vm->stats.exits[i]);
+
+		if (n)
+			log_info("exits %-10s %llu", vm_exit_name(i),
+				 (unsigned long long)n);
+	}
+	log_info("unclaimed accesses: port I/O %llu, MMIO %llu",
+		 (unsigned long long)vm->pio.unclaimed,
+		 (unsigned long long)vm->mmio.unclaimed);
+}
+
+static void machine_teardown(struct machine *m)
+{
+	vcpus_join(&m->vm);
+	if (m->cfg->stats && m->vm_ready)
+		machine_print_stats(m);
+	platform_destroy(m->platform);
+	console_close(m->con);
+	if (m->vm.hv)
+		hv_vm_destroy(m->vm.hv);
+	if (m->vm_ready)
+		vm_destroy(&m->vm);
+	if (m->sig_fd >= 0)
+		close(m->sig_fd);
+	boot_free_file(&m->kernel);
+	boot_free_file(&m->initrd);
+}
+
+static int machine_setup(struct machine *m)
+{
+	char cmdline[LAYOUT_CMDLINE_MAX];
+	bool pvm = hv_host_is_pvm();
+	int ret = machine_cmdline(m->cfg, pvm, cmdline, sizeof(cmdline));
+
+	if (ret) {
+		log_err("kernel command line too long");
+		return ret;
+	}
+	if (pvm && m->cfg->host_quirks)
+		log_info("PVM-based host: adding the kernel options it needs (--no-host-quirks turns this off)");
+	log_debug("kernel command line: %s", cmdline);
+	ret = machine_load(m, cmdline);
+	if (!ret)
+		ret = machine_devices(m);
+	if (!ret)
+		ret = machine_hv(m);
+	if (!ret)
+		ret = machine_signals(m);
+	return ret;
+}
+
+int machine_boot(const struct machine_config *cfg, enum vm_stop_reason *reason)
+{
+	struct machine m = { .cfg = cfg, .sig_fd = -1 };
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &m.t_start);
+	ret = machine_setup(&m);
+	if (!ret)
+		ret = vcpus_start(&m.vm, &m.entry);
+	if (!ret) {
+		machine_loop(&m);
+		*reason = vm_wait_stop(&m.vm);
+	} else if (m.vm_ready && m.vm.vcpus) {
+		vm_request_stop(&m.vm, VM_STOP_ERROR);
+	}
+	machine_teardown(&m);
+	return ret;
+}

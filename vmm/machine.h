@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* One boot of one guest: set-up, run, tear-down, in an explicit order. */
+#ifndef VMM_MACHINE_H
+#define VMM_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "serial/console.h"
+#include "vmm/vm.h"
+
+/* The kernel command line used when --cmdline is not given. */
+#define MACHINE_DEFAULT_CMDLINE \
+	"console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd"
+
+/*
+ * What a PVM-based nested host needs (see docs): no XSAVE, and no CPU
+ * features whose instructions its emulator lacks.
+ */
+#define MACHINE_PVM_CMDLINE \
+	"noxsave clearcpuid=smap,smep,popcnt,rdrand,rdseed,clflushopt,clwb,movbe,bmi1,bmi2,sse4_2,sse4_1,ssse3,aes,pclmulqdq,avx,avx2,fma,f16c,erms,fsrm,movdiri,movdir64b,invpcid,pcid,fsgsbase,rdpid,umip,pku,xsave,avx512f"
+
+struct machine_config {
+	const char *kernel, *initrd;
+	const char *cmdline; /* NULL: MACHINE_DEFAULT_CMDLINE */
+	const char *append;  /* added after the cmdline, may be NULL */
+	uint64_t mem_size;
+	unsigned int cpus;
+	struct console_config console;
+	bool host_quirks; /* add what this host needs to the cmdline */
+	bool stats;	  /* print exit statistics at the end */
+};
+
+/*
+ * Build the guest command line into @buf: base (or default), the host's
+ * options when @pvm_host and quirks are on, then the append string.
+ * Returns 0, or -E2BIG if it does not fit in @len.
+ */
+int machine_cmdline(const struct machine_config *cfg, bool pvm_host,
+		    char *buf, size_t len);
+
+/*
+ * Boot the guest and run it until it stops. Returns 0 and the reason in
+ * @reason once it ran, or -errno if set-up failed (already logged).
+ */
+int machine_boot(const struct machine_config *cfg,
+		 enum vm_stop_reason *reason);
+
+#endif
