@@ -110,5 +110,6 @@ format-check:
 clean:
 	rm -rf $(BUILD)
 
+.SECONDARY:
 .PHONY: all unit system test images run deps format format-check clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
