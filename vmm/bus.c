@@ -107,8 +107,10 @@ bool bus_access(struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len,
 
 	pthread_rwlock_rdlock(&bus->lock);
 	i = bus_lower_bound(bus, addr);
+	/* Written so that no sum can wrap on a hostile address. */
 	if (i < bus->nr && bus->ranges[i].base <= addr &&
-	    addr + len <= bus->ranges[i].base + bus->ranges[i].len)
+	    addr - bus->ranges[i].base <= bus->ranges[i].len &&
+	    len <= bus->ranges[i].len - (addr - bus->ranges[i].base))
 		r = &bus->ranges[i];
 	if (r && write)
 		r->ops->write(r->opaque, addr - r->base, data, len);

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+/* Guest RAM layout: the checked gpa->hva translation and the E820 map. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "vmm/layout_x86_64.h"
+#include "vmm/vm.h"
+
+#define MIB (1ULL << 20)
+#define GIB (1ULL << 30)
+
+static int vm_setup(struct vm **out, uint64_t size)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+
+	if (!vm || vm_init(vm, size)) {
+		free(vm);
+		return -1;
+	}
+	*out = vm;
+	return 0;
+}
+
+static int setup_256m(void **state)
+{
+	return vm_setup((struct vm **)state, 256 * MIB);
+}
+
+/* MAP_NORESERVE: 4 GiB of guest RAM costs only the pages we touch. */
+static int setup_4g(void **state)
+{
+	return vm_setup((struct vm **)state, 4 * GIB);
+}
+
+static int teardown(void **state)
+{
+	vm_destroy(*state);
+	free(*state);
+	return 0;
+}
+
+static void test_gpa_bounds(void **state)
+{
+	struct vm *vm = *state;
+	uint64_t end = 256 * MIB;
+
+	assert_ptr_equal(vm_gpa_to_hva(vm, 0, 1), vm->ram);
+	assert_ptr_equal(vm_gpa_to_hva(vm, 0, end), vm->ram);
+	assert_ptr_equal(vm_gpa_to_hva(vm, end - 1, 1), vm->ram + end - 1);
+	assert_ptr_equal(vm_gpa_to_hva(vm, end - 4096, 4096),
+			 vm->ram + end - 4096);
+	assert_null(vm_gpa_to_hva(vm, end, 1));
+	assert_null(vm_gpa_to_hva(vm, end - 1, 2));
+	assert_null(vm_gpa_to_hva(vm, 0, end + 1));
+	/* An empty range at the very end is in bounds, like a C end pointer. */
+	assert_ptr_equal(vm_gpa_to_hva(vm, end, 0), vm->ram + end);
+	assert_null(vm_gpa_to_hva(vm, end + 1, 0));
+}
+
+/* Sums that would wrap around 2^64 must not sneak back into RAM. */
+static void test_gpa_overflow(void **state)
+{
+	struct vm *vm = *state;
+
+	assert_null(vm_gpa_to_hva(vm, 0, UINT64_MAX));
+	assert_null(vm_gpa_to_hva(vm, 1, UINT64_MAX));
+	assert_null(vm_gpa_to_hva(vm, 4096, UINT64_MAX - 4095));
+	assert_null(vm_gpa_to_hva(vm, UINT64_MAX, 1));
+	assert_null(vm_gpa_to_hva(vm, UINT64_MAX, 2));
+	assert_null(vm_gpa_to_hva(vm, UINT64_MAX, UINT64_MAX));
+	assert_null(vm_gpa_to_hva(vm, UINT64_MAX - 4095, 4096));
+}
+
+static void test_gpa_hole_and_high(void **state)
+{
+	struct vm *vm = *state;
+	uint64_t low = LAYOUT_MMIO_HOLE, high = LAYOUT_HIGH_RAM;
+	uint64_t high_size = 4 * GIB - low;
+
+	assert_int_equal(vm->nr_regions, 2);
+	assert_ptr_equal(vm_gpa_to_hva(vm, low - 1, 1), vm->ram + low - 1);
+	assert_null(vm_gpa_to_hva(vm, low - 1, 2)); /* runs into the hole */
+	assert_null(vm_gpa_to_hva(vm, low, 1));
+	assert_null(vm_gpa_to_hva(vm, LAYOUT_KVM_TSS, 1));
+	assert_null(vm_gpa_to_hva(vm, high - 1, 1));
+	assert_null(vm_gpa_to_hva(vm, high - 1, 2)); /* starts in the hole */
+	assert_null(vm_gpa_to_hva(vm, low - 1, high - low + 2));
+	/* High RAM is backed by the rest of the same mapping. */
+	assert_ptr_equal(vm_gpa_to_hva(vm, high, 1), vm->ram + low);
+	assert_ptr_equal(vm_gpa_to_hva(vm, high + high_size - 1, 1),
+			 vm->ram + low + high_size - 1);
+	assert_null(vm_gpa_to_hva(vm, high + high_size, 1));
+	assert_null(vm_gpa_to_hva(vm, high, high_size + 1));
+	assert_non_null(vm_gpa_to_hva(vm, high, high_size));
+	assert_int_equal(vm_low_ram_top(vm), low);
+}
+
+/* Check sortedness and return the bytes of RAM the map reports. */
+static uint64_t check_e820(const struct e820_entry *map, int n)
+{
+	uint64_t prev_end = 0, ram = 0;
+
+	for (int i = 0; i < n; i++) {
+		assert_true(map[i].size > 0);
+		assert_true(map[i].addr >= prev_end);
+		assert_true(map[i].addr + map[i].size > map[i].addr);
+		prev_end = map[i].addr + map[i].size;
+		if (map[i].type == E820_RAM)
+			ram += map[i].size;
+		else
+			assert_int_equal(map[i].type, E820_RESERVED);
+	}
+	return ram;
+}
+
+/* Every E820 RAM byte must be translatable, and only those. */
+static void check_e820_ram_backed(const struct vm *vm,
+				  const struct e820_entry *map, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (map[i].type != E820_RAM)
+			continue;
+		assert_non_null(vm_gpa_to_hva(vm, map[i].addr, map[i].size));
+	}
+}
+
+static void test_e820_256m(void **state)
+{
+	struct vm *vm = *state;
+	struct e820_entry map[16];
+	int n = vm_e820(vm, map, 16);
+
+	assert_true(n > 0);
+	/* Low RAM below the EBDA, reserved BIOS area, RAM from 1 MiB. */
+	assert_int_equal(map[0].addr, 0);
+	assert_int_equal(map[0].size, LAYOUT_EBDA);
+	assert_int_equal(map[0].type, E820_RAM);
+	assert_int_equal(map[1].addr, LAYOUT_EBDA);
+	assert_int_equal(map[1].type, E820_RESERVED);
+	assert_int_equal(map[2].addr, LAYOUT_HIMEM);
+	assert_int_equal(map[2].addr + map[2].size, 256 * MIB);
+	assert_int_equal(map[2].type, E820_RAM);
+	assert_int_equal(check_e820(map, n),
+			 256 * MIB - (LAYOUT_HIMEM - LAYOUT_EBDA));
+	check_e820_ram_backed(vm, map, n);
+	for (int i = 0; i < n; i++)
+		assert_true(map[i].addr < LAYOUT_HIGH_RAM);
+}
+
+static void test_e820_4g(void **state)
+{
+	struct vm *vm = *state;
+	struct e820_entry map[16];
+	int n = vm_e820(vm, map, 16);
+	bool high_seen = false;
+
+	assert_true(n > 0);
+	assert_int_equal(check_e820(map, n),
+			 4 * GIB - (LAYOUT_HIMEM - LAYOUT_EBDA));
+	check_e820_ram_backed(vm, map, n);
+	for (int i = 0; i < n; i++) {
+		const struct e820_entry *e = &map[i];
+
+		/* No RAM in the 32-bit hole. */
+		if (e->type == E820_RAM && e->addr < LAYOUT_HIGH_RAM)
+			assert_true(e->addr + e->size <= LAYOUT_MMIO_HOLE);
+		if (e->addr == LAYOUT_HIGH_RAM) {
+			assert_int_equal(e->type, E820_RAM);
+			assert_int_equal(e->size, 4 * GIB - LAYOUT_MMIO_HOLE);
+			high_seen = true;
+		}
+	}
+	assert_true(high_seen);
+	assert_int_equal(map[2].addr + map[2].size, LAYOUT_MMIO_HOLE);
+}
+
+static void test_e820_too_small(void **state)
+{
+	struct vm *vm = *state;
+	struct e820_entry map[2];
+
+	assert_int_equal(vm_e820(vm, map, 2), -ENOSPC);
+}
+
+static void test_init_sizes(void **state)
+{
+	struct vm vm;
+
+	assert_int_equal(vm_init(&vm, LAYOUT_MIN_RAM - 1), -EINVAL);
+	assert_int_equal(vm_init(&vm, 0), -EINVAL);
+
+	assert_int_equal(vm_init(&vm, LAYOUT_MIN_RAM), 0);
+	assert_int_equal(vm.nr_regions, 1);
+	assert_int_equal(vm_low_ram_top(&vm), LAYOUT_MIN_RAM);
+	vm_destroy(&vm);
+
+	/* Exactly up to the hole: no high region. */
+	assert_int_equal(vm_init(&vm, LAYOUT_MMIO_HOLE), 0);
+	assert_int_equal(vm.nr_regions, 1);
+	assert_null(vm_gpa_to_hva(&vm, LAYOUT_HIGH_RAM, 1));
+	vm_destroy(&vm);
+
+	/* One page more: that page appears at 4 GiB. */
+	assert_int_equal(vm_init(&vm, LAYOUT_MMIO_HOLE + 4096), 0);
+	assert_int_equal(vm.nr_regions, 2);
+	assert_non_null(vm_gpa_to_hva(&vm, LAYOUT_HIGH_RAM, 4096));
+	assert_null(vm_gpa_to_hva(&vm, LAYOUT_HIGH_RAM, 4097));
+	vm_destroy(&vm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_gpa_bounds, setup_256m,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_gpa_overflow, setup_256m,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_gpa_overflow, setup_4g,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_gpa_hole_and_high,
+						setup_4g, teardown),
+		cmocka_unit_test_setup_teardown(test_e820_256m, setup_256m,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_e820_4g, setup_4g,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_e820_too_small, setup_256m,
+						teardown),
+		cmocka_unit_test(test_init_sizes),
+	};
+
+	return cmocka_run_group_tests_name("vm_mem", tests, NULL, NULL);
+}
