@@ -17,23 +17,23 @@
 
 /* Exit codes: a contract with scripts, documented in README.md. */
 enum {
-	EXIT_GUEST_OK = 0,	/* guest powered off or rebooted */
-	EXIT_HOST_ERROR = 1,	/* the VMM failed while the guest ran */
-	EXIT_USAGE = 2,		/* bad command line */
-	EXIT_SETUP = 3,		/* could not start: files, KVM, memory */
-	EXIT_GUEST_PANIC = 4,	/* guest kernel panic */
-	EXIT_TRIPLE_FAULT = 5,	/* guest triple fault / shutdown */
-	EXIT_STOPPED = 130,	/* stopped on the host: Ctrl-A x or a signal */
+	EXIT_GUEST_OK = 0, /* guest powered off or rebooted */
+	EXIT_HOST_ERROR = 1, /* the VMM failed while the guest ran */
+	EXIT_USAGE = 2, /* bad command line */
+	EXIT_SETUP = 3, /* could not start: files, KVM, memory */
+	EXIT_GUEST_PANIC = 4, /* guest kernel panic */
+	EXIT_TRIPLE_FAULT = 5, /* guest triple fault / shutdown */
+	EXIT_STOPPED = 130, /* stopped on the host: Ctrl-A x or a signal */
 };
 
-#define EXIT_CODES_DOC \
-	"Exit status:\n" \
-	"  0    the guest powered off or rebooted\n" \
+#define EXIT_CODES_DOC                                                           \
+	"Exit status:\n"                                                         \
+	"  0    the guest powered off or rebooted\n"                             \
 	"  1    host error while the guest ran (KVM failure, emulation error)\n" \
-	"  2    usage error\n" \
-	"  3    set-up error (kernel/initrd file, KVM unusable, memory)\n" \
-	"  4    the guest kernel panicked\n" \
-	"  5    the guest triple-faulted (CPU shutdown)\n" \
+	"  2    usage error\n"                                                   \
+	"  3    set-up error (kernel/initrd file, KVM unusable, memory)\n"       \
+	"  4    the guest kernel panicked\n"                                     \
+	"  5    the guest triple-faulted (CPU shutdown)\n"                       \
 	"  130  stopped on the host (Ctrl-A x, SIGINT, SIGTERM, SIGHUP)\n"
 
 const char *argp_program_version = "vmm " VMM_VERSION;
@@ -102,15 +102,24 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'm':
 		if (parse_mem_size(arg, &cfg->mem_size))
-			return usage_error(state, "invalid memory size '%s' (try 512M or 2G)", arg);
+			return usage_error(
+				state,
+				"invalid memory size '%s' (try 512M or 2G)",
+				arg);
 		break;
 	case OPT_CPUS:
 		if (parse_uint(arg, 1, 1, &cfg->cpus))
-			return usage_error(state, "invalid --cpus '%s': only 1 vCPU is supported so far", arg);
+			return usage_error(
+				state,
+				"invalid --cpus '%s': only 1 vCPU is supported so far",
+				arg);
 		break;
 	case OPT_CONSOLE:
 		if (console_parse(arg, &cfg->console))
-			return usage_error(state, "invalid --console '%s' (use stdio, none or file:PATH)", arg);
+			return usage_error(
+				state,
+				"invalid --console '%s' (use stdio, none or file:PATH)",
+				arg);
 		break;
 	case OPT_NO_QUIRKS:
 		cfg->host_quirks = false;
@@ -138,11 +147,15 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp boot_argp = {
-	boot_options, boot_parse_opt, NULL,
+	boot_options,
+	boot_parse_opt,
+	NULL,
 	"Boot a Linux kernel in a new VM with its console on this terminal.\v"
 	"Console escapes: Ctrl-A x quits, Ctrl-A b sends a break (then a key "
 	"for Magic SysRq), Ctrl-A h helps.\n\n" EXIT_CODES_DOC,
-	NULL, NULL, NULL
+	NULL,
+	NULL,
+	NULL
 };
 
 static int exit_code_for(enum vm_stop_reason reason)
@@ -184,9 +197,13 @@ static int cmd_boot(int argc, char **argv)
 static int cmd_probe(int argc, char **argv)
 {
 	static const struct argp probe_argp = {
-		NULL, NULL, NULL,
+		NULL,
+		NULL,
+		NULL,
 		"Report what the host hypervisor offers; exit 3 if it cannot run VMs.",
-		NULL, NULL, NULL
+		NULL,
+		NULL,
+		NULL
 	};
 	struct hv_probe p;
 
@@ -197,7 +214,8 @@ static int cmd_probe(int argc, char **argv)
 	       p.usable ? "" : ": ", p.usable ? "" : p.reason);
 	printf("api version:      %d\n", p.api_version);
 	printf("max vcpus:        %d\n", p.max_vcpus);
-	printf("pvm-based nested: %s\n", p.nested_pvm ?
+	printf("pvm-based nested: %s\n",
+	       p.nested_pvm ?
 		       "yes (guest kernel mode is emulated; vmm adds the kernel options it needs)" :
 		       "no");
 	for (unsigned int i = 0; i < p.nr_caps; i++)

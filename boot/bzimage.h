@@ -10,13 +10,13 @@
 
 /* What the setup header says, once validated. */
 struct bzimage_info {
-	uint16_t version;	/* boot protocol, e.g. 0x020f */
-	uint32_t setup_size;	/* bytes before the protected-mode kernel */
-	uint32_t kernel_size;	/* bytes of protected-mode kernel */
+	uint16_t version; /* boot protocol, e.g. 0x020f */
+	uint32_t setup_size; /* bytes before the protected-mode kernel */
+	uint32_t kernel_size; /* bytes of protected-mode kernel */
 	uint32_t initrd_addr_max;
-	uint32_t cmdline_size;	/* max cmdline length without the NUL */
+	uint32_t cmdline_size; /* max cmdline length without the NUL */
 	uint32_t kernel_alignment;
-	uint32_t init_size;	/* memory the kernel needs from its load address */
+	uint32_t init_size; /* memory the kernel needs from its load address */
 	uint64_t pref_address;
 	uint16_t xloadflags;
 	bool relocatable;

@@ -67,9 +67,8 @@ int hv_vm_create(struct vm *vm, struct hv_vm **out)
 		return ret;
 	}
 	hv->run_size = ioctl(hv->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	hv->immediate_exit =
-		ioctl(hv->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) >
-		0;
+	hv->immediate_exit = ioctl(hv->kvm_fd, KVM_CHECK_EXTENSION,
+				   KVM_CAP_IMMEDIATE_EXIT) > 0;
 	hv->vm_fd = KVM_IOCTL(hv->kvm_fd, KVM_CREATE_VM, 0);
 	ret = hv->vm_fd < 0 ? hv->vm_fd : 0;
 	if (!ret && hv->run_size <= 0)
@@ -133,8 +132,8 @@ int hv_vcpu_create(struct hv_vm *hv, unsigned int id, struct hv_vcpu **out)
 		free(vcpu);
 		return ret;
 	}
-	vcpu->run = mmap(NULL, hv->run_size, PROT_READ | PROT_WRITE,
-			 MAP_SHARED, vcpu->fd, 0);
+	vcpu->run = mmap(NULL, hv->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
 		ret = -errno;
 		vcpu->run = NULL;
@@ -180,8 +179,7 @@ static void kvm_exit_mmio(struct kvm_run *run, struct vm_exit *exit)
 	exit->io.write = run->mmio.is_write;
 }
 
-static void kvm_exit_fail(struct vm_exit *exit, uint64_t code,
-			  const char *what)
+static void kvm_exit_fail(struct vm_exit *exit, uint64_t code, const char *what)
 {
 	exit->reason = VM_EXIT_FAILED;
 	exit->fail.code = code;
@@ -205,10 +203,11 @@ static void kvm_exit_system_event(struct kvm_run *run, struct vm_exit *exit)
 
 static void kvm_exit_internal(struct kvm_run *run, struct vm_exit *exit)
 {
-	kvm_exit_fail(exit, run->internal.suberror,
-		      run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
-			      "KVM internal error: instruction emulation failed" :
-			      "KVM internal error");
+	kvm_exit_fail(
+		exit, run->internal.suberror,
+		run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+			"KVM internal error: instruction emulation failed" :
+			"KVM internal error");
 }
 
 static void kvm_translate_exit(struct hv_vcpu *vcpu, struct vm_exit *exit)

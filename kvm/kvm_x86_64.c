@@ -51,7 +51,8 @@ int kvm_arch_vm_init(struct hv_vm *hv)
 	/* Intel VT-x needs these pages below 4 GiB for real-mode emulation. */
 	ret = KVM_IOCTL(hv->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident);
 	if (ret < 0)
-		log_debug("KVM_SET_IDENTITY_MAP_ADDR not supported; continuing");
+		log_debug(
+			"KVM_SET_IDENTITY_MAP_ADDR not supported; continuing");
 	ret = KVM_IOCTL(hv->vm_fd, KVM_SET_TSS_ADDR,
 			(void *)(uintptr_t)LAYOUT_KVM_TSS);
 	if (ret < 0)

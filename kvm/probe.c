@@ -40,17 +40,20 @@ static const struct {
 
 static void probe_reason(struct hv_probe *out, int err)
 {
-	snprintf(out->reason, sizeof(out->reason), "/dev/kvm: %s%s",
-		 strerror(err),
-		 err == ENOENT ? " (no KVM on this host: load kvm_intel or kvm_amd, or enable nested virtualisation)" :
-		 err == EACCES ? " (add your user to the kvm group)" :
-				 "");
+	snprintf(
+		out->reason, sizeof(out->reason), "/dev/kvm: %s%s",
+		strerror(err),
+		err == ENOENT ?
+			" (no KVM on this host: load kvm_intel or kvm_amd, or enable nested virtualisation)" :
+		err == EACCES ? " (add your user to the kvm group)" :
+				"");
 }
 
 static void probe_caps_of(int fd, struct hv_probe *out)
 {
 	out->nr_caps = 0;
-	for (size_t i = 0; i < sizeof(probe_caps) / sizeof(probe_caps[0]); i++) {
+	for (size_t i = 0; i < sizeof(probe_caps) / sizeof(probe_caps[0]);
+	     i++) {
 		int r = ioctl(fd, KVM_CHECK_EXTENSION, probe_caps[i].cap);
 
 		out->caps[out->nr_caps].name = probe_caps[i].name;
@@ -80,7 +83,8 @@ void hv_probe(struct hv_probe *out)
 	out->api_version = ioctl(fd, KVM_GET_API_VERSION, 0);
 	out->max_vcpus = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	if (out->max_vcpus <= 0)
-		out->max_vcpus = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+		out->max_vcpus =
+			ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	out->usable = out->api_version == KVM_API_VERSION;
 	if (!out->usable)
 		snprintf(out->reason, sizeof(out->reason),
@@ -90,8 +94,8 @@ void hv_probe(struct hv_probe *out)
 	vm = out->usable ? ioctl(fd, KVM_CREATE_VM, 0) : -1;
 	if (out->usable && vm < 0) {
 		out->usable = false;
-		snprintf(out->reason, sizeof(out->reason),
-			 "KVM_CREATE_VM: %s", strerror(errno));
+		snprintf(out->reason, sizeof(out->reason), "KVM_CREATE_VM: %s",
+			 strerror(errno));
 	}
 	if (vm >= 0)
 		close(vm);

@@ -46,11 +46,11 @@ const char *console_last_line(const struct console *con);
 /* Escape sequence: Ctrl-A then a key (like QEMU's -nographic). */
 #define CONSOLE_ESCAPE_CHAR 0x01
 enum console_action {
-	CONSOLE_PASS,	/* @out holds one byte for the guest */
+	CONSOLE_PASS, /* @out holds one byte for the guest */
 	CONSOLE_SWALLOW, /* nothing to do (escape prefix consumed) */
-	CONSOLE_QUIT,	/* Ctrl-A x: stop the VM */
-	CONSOLE_BREAK,	/* Ctrl-A b: send a break (Magic SysRq prefix) */
-	CONSOLE_HELP,	/* Ctrl-A h: print the escape help */
+	CONSOLE_QUIT, /* Ctrl-A x: stop the VM */
+	CONSOLE_BREAK, /* Ctrl-A b: send a break (Magic SysRq prefix) */
+	CONSOLE_HELP, /* Ctrl-A h: print the escape help */
 };
 struct console_escape {
 	bool armed; /* the previous byte was the escape char */

@@ -124,8 +124,9 @@ bool bus_access(struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len,
 		memset(data, 0xff, len);
 	__atomic_add_fetch(&bus->unclaimed, 1, __ATOMIC_RELAXED);
 	if (!__atomic_exchange_n(&bus->warned, true, __ATOMIC_RELAXED))
-		log_debug("%s bus: unclaimed %s of %u bytes at 0x%llx (further ones only counted)",
-			  bus->name, write ? "write" : "read", len,
-			  (unsigned long long)addr);
+		log_debug(
+			"%s bus: unclaimed %s of %u bytes at 0x%llx (further ones only counted)",
+			bus->name, write ? "write" : "read", len,
+			(unsigned long long)addr);
 	return false;
 }

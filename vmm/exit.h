@@ -10,12 +10,12 @@ enum vm_exit_reason {
 	VM_EXIT_PIO,
 	VM_EXIT_MMIO,
 	VM_EXIT_HALT,
-	VM_EXIT_SHUTDOWN,	/* triple fault */
-	VM_EXIT_RESET,		/* backend-reported reset request */
-	VM_EXIT_SYSTEM_OFF,	/* backend-reported power off */
+	VM_EXIT_SHUTDOWN, /* triple fault */
+	VM_EXIT_RESET, /* backend-reported reset request */
+	VM_EXIT_SYSTEM_OFF, /* backend-reported power off */
 	VM_EXIT_DEBUG,
-	VM_EXIT_KICKED,		/* another thread asked the vCPU to stop */
-	VM_EXIT_FAILED,		/* the backend could not go on running */
+	VM_EXIT_KICKED, /* another thread asked the vCPU to stop */
+	VM_EXIT_FAILED, /* the backend could not go on running */
 	VM_EXIT_NR
 };
 

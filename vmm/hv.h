@@ -23,11 +23,11 @@ struct boot_entry;
 
 /* What `vmm probe` reports about the host hypervisor. */
 struct hv_probe {
-	bool usable;		/* a VM can be created */
-	char reason[160];	/* why not, when !usable */
+	bool usable; /* a VM can be created */
+	char reason[160]; /* why not, when !usable */
 	int api_version;
 	int max_vcpus;
-	bool nested_pvm;	/* PVM-based nested virtualisation (kvm_pvm) */
+	bool nested_pvm; /* PVM-based nested virtualisation (kvm_pvm) */
 	struct {
 		const char *name;
 		bool present;

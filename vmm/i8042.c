@@ -10,7 +10,7 @@
 #include "vmm/vm.h"
 
 #define PORT_DATA 0 /* 0x60 */
-#define PORT_CMD 4  /* 0x64 */
+#define PORT_CMD 4 /* 0x64 */
 
 #define STS_OBF 0x01
 #define STS_SYS 0x04

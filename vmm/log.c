@@ -39,5 +39,6 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = '\0';
 	/* One fprintf per message so lines from vCPU threads never interleave. */
-	fprintf(stderr, "vmm: %s%s%s", prefix[level], buf, raw_tty ? "\r\n" : "\n");
+	fprintf(stderr, "vmm: %s%s%s", prefix[level], buf,
+		raw_tty ? "\r\n" : "\n");
 }

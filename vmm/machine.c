@@ -32,12 +32,13 @@ struct machine {
 	bool seen_output;
 };
 
-int machine_cmdline(const struct machine_config *cfg, bool pvm_host,
-		    char *buf, size_t len)
+int machine_cmdline(const struct machine_config *cfg, bool pvm_host, char *buf,
+		    size_t len)
 {
-	const char *base = cfg->cmdline ? cfg->cmdline : MACHINE_DEFAULT_CMDLINE;
-	const char *quirks = pvm_host && cfg->host_quirks ? MACHINE_PVM_CMDLINE :
-							     "";
+	const char *base = cfg->cmdline ? cfg->cmdline :
+					  MACHINE_DEFAULT_CMDLINE;
+	const char *quirks =
+		pvm_host && cfg->host_quirks ? MACHINE_PVM_CMDLINE : "";
 	const char *append = cfg->append ? cfg->append : "";
 	int n = snprintf(buf, len, "%s%s%s%s%s", base,
 			 *base && *quirks ? " " : "", quirks,
@@ -184,7 +185,8 @@ static void machine_input(struct machine *m, const uint8_t *buf, size_t n,
 
 	for (size_t i = 0; i < n && !atomic_load(&m->vm.stopping); i++) {
 		uint8_t out;
-		enum console_action act = console_escape_feed(esc, buf[i], &out);
+		enum console_action act =
+			console_escape_feed(esc, buf[i], &out);
 
 		if (act != CONSOLE_PASS) {
 			machine_escape_action(m, act);
@@ -248,7 +250,8 @@ static void machine_print_stats(struct machine *m)
 		 m->seen_output ?
 			 (m->t_first_output.tv_sec - m->t_start.tv_sec) * 1e3 +
 				 (m->t_first_output.tv_nsec -
-				  m->t_start.tv_nsec) / 1e6 :
+				  m->t_start.tv_nsec) /
+					 1e6 :
 			 -1.0);
 	for (int i = 0; i < VM_EXIT_NR; i++) {
 		uint64_t n = atomic_load(&vm->stats.exits[i]);
@@ -290,7 +293,8 @@ static int machine_setup(struct machine *m)
 		return ret;
 	}
 	if (pvm && m->cfg->host_quirks)
-		log_info("PVM-based host: adding the kernel options it needs (--no-host-quirks turns this off)");
+		log_info(
+			"PVM-based host: adding the kernel options it needs (--no-host-quirks turns this off)");
 	log_debug("kernel command line: %s", cmdline);
 	ret = machine_load(m, cmdline);
 	if (!ret)

@@ -24,12 +24,12 @@
 struct machine_config {
 	const char *kernel, *initrd;
 	const char *cmdline; /* NULL: MACHINE_DEFAULT_CMDLINE */
-	const char *append;  /* added after the cmdline, may be NULL */
+	const char *append; /* added after the cmdline, may be NULL */
 	uint64_t mem_size;
 	unsigned int cpus;
 	struct console_config console;
 	bool host_quirks; /* add what this host needs to the cmdline */
-	bool stats;	  /* print exit statistics at the end */
+	bool stats; /* print exit statistics at the end */
 };
 
 /*
@@ -37,14 +37,13 @@ struct machine_config {
  * options when @pvm_host and quirks are on, then the append string.
  * Returns 0, or -E2BIG if it does not fit in @len.
  */
-int machine_cmdline(const struct machine_config *cfg, bool pvm_host,
-		    char *buf, size_t len);
+int machine_cmdline(const struct machine_config *cfg, bool pvm_host, char *buf,
+		    size_t len);
 
 /*
  * Boot the guest and run it until it stops. Returns 0 and the reason in
  * @reason once it ran, or -errno if set-up failed (already logged).
  */
-int machine_boot(const struct machine_config *cfg,
-		 enum vm_stop_reason *reason);
+int machine_boot(const struct machine_config *cfg, enum vm_stop_reason *reason);
 
 #endif

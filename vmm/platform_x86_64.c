@@ -8,7 +8,7 @@
 #include "vmm/platform.h"
 #include "vmm/vm.h"
 
-#define PORT_POST 0x80	 /* POST codes, and Linux's io_delay */
+#define PORT_POST 0x80 /* POST codes, and Linux's io_delay */
 #define PORT_SYSCTL_A 0x92 /* fast A20 and fast reset */
 #define SYSCTL_A20 0x02
 #define SYSCTL_RESET 0x01
@@ -46,8 +46,7 @@ static void null_write(void *opaque, uint64_t off, const uint8_t *data,
 /* Writes go nowhere, by design (POST codes, delays). */
 static const struct bus_ops null_ops = { null_read, null_write };
 
-static void sysctl_read(void *opaque, uint64_t off, uint8_t *data,
-			uint32_t len)
+static void sysctl_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
 {
 	data[0] = SYSCTL_A20;
 	for (uint32_t i = 1; i < len; i++)
@@ -69,10 +68,10 @@ static int platform_add_uarts(struct platform *p, struct uart_sink sink)
 	for (size_t i = 0; i < NR_COM; i++) {
 		struct irq_pin none = { 0 };
 		struct uart_sink nowhere = { 0 };
-		int ret = uart_create(&p->com[i], com_ports[i].name,
-				      i == 0 ? vm_isa_irq(p->vm, com_ports[i].irq) :
-					       none,
-				      i == 0 ? sink : nowhere);
+		int ret = uart_create(
+			&p->com[i], com_ports[i].name,
+			i == 0 ? vm_isa_irq(p->vm, com_ports[i].irq) : none,
+			i == 0 ? sink : nowhere);
 
 		if (!ret)
 			ret = bus_register(&p->vm->pio, com_ports[i].base,
@@ -105,8 +104,7 @@ static int platform_add_legacy(struct platform *p)
 	return ret;
 }
 
-int platform_create(struct vm *vm, struct uart_sink sink,
-		    struct platform **out)
+int platform_create(struct vm *vm, struct uart_sink sink, struct platform **out)
 {
 	struct platform *p = calloc(1, sizeof(*p));
 	int ret;

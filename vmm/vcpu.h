@@ -20,8 +20,8 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	const struct boot_entry *boot; /* boot vCPU only */
-	atomic_bool sample;	/* a PC sample was requested by a kick */
-	int ret;		/* 0 or -errno of creation / run */
+	atomic_bool sample; /* a PC sample was requested by a kick */
+	int ret; /* 0 or -errno of creation / run */
 };
 
 enum vcpu_action { VCPU_CONTINUE, VCPU_STOP };

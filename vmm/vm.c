@@ -182,5 +182,7 @@ static int vm_isa_irq_set(void *opaque, unsigned int irq, bool level)
 
 struct irq_pin vm_isa_irq(struct vm *vm, unsigned int irq)
 {
-	return (struct irq_pin){ .set = vm_isa_irq_set, .opaque = vm, .irq = irq };
+	return (struct irq_pin){ .set = vm_isa_irq_set,
+				 .opaque = vm,
+				 .irq = irq };
 }

@@ -27,12 +27,12 @@ struct vm_mem_region {
 /* Why the VM stopped; each maps to one documented exit code in main.c. */
 enum vm_stop_reason {
 	VM_STOP_NONE,
-	VM_STOP_POWEROFF,	/* guest powered off */
-	VM_STOP_REBOOT,		/* guest rebooted (we do not restart it) */
-	VM_STOP_PANIC,		/* guest kernel panicked */
-	VM_STOP_TRIPLE_FAULT,	/* triple fault / shutdown */
-	VM_STOP_USER,		/* escape key or signal on the host */
-	VM_STOP_ERROR,		/* host-side failure while running */
+	VM_STOP_POWEROFF, /* guest powered off */
+	VM_STOP_REBOOT, /* guest rebooted (we do not restart it) */
+	VM_STOP_PANIC, /* guest kernel panicked */
+	VM_STOP_TRIPLE_FAULT, /* triple fault / shutdown */
+	VM_STOP_USER, /* escape key or signal on the host */
+	VM_STOP_ERROR, /* host-side failure while running */
 };
 
 /* E820 memory types, as the zero page spells them. */
@@ -48,7 +48,7 @@ struct vm_stats {
 };
 
 struct vm {
-	uint8_t *ram;		/* one anonymous mapping holding all RAM */
+	uint8_t *ram; /* one anonymous mapping holding all RAM */
 	uint64_t ram_size;
 	struct vm_mem_region regions[VM_MAX_MEM_REGIONS];
 	unsigned int nr_regions;
@@ -64,7 +64,8 @@ struct vm {
 	enum vm_stop_reason stop_reason; /* first stop request wins */
 	atomic_bool stopping;
 	int stop_fd; /* eventfd, readable once a stop was requested */
-	atomic_bool guest_panicked; /* seen on the console; turns reboot into panic */
+	atomic_bool
+		guest_panicked; /* seen on the console; turns reboot into panic */
 
 	struct vm_stats stats;
 

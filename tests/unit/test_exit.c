@@ -53,9 +53,11 @@ static int setup(void **state)
 	assert_int_equal(vm_init(&f.vm, 64 << 20), 0);
 	f.vcpu.vm = &f.vm;
 	assert_int_equal(bus_register(&f.vm.pio, 0x3f8, 8, &probe_ops,
-				      &f.pio_dev, "probe"), 0);
+				      &f.pio_dev, "probe"),
+			 0);
 	assert_int_equal(bus_register(&f.vm.mmio, 0xd0000000, 0x1000,
-				      &probe_ops, &f.mmio_dev, "probe"), 0);
+				      &probe_ops, &f.mmio_dev, "probe"),
+			 0);
 	*state = &f;
 	return 0;
 }
@@ -133,8 +135,7 @@ static void test_mmio_goes_to_mmio_bus(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t data[4] = { 9, 8, 7, 6 };
-	struct vm_exit e =
-		io_exit(VM_EXIT_MMIO, 0xd0000010, data, 4, 1, true);
+	struct vm_exit e = io_exit(VM_EXIT_MMIO, 0xd0000010, data, 4, 1, true);
 
 	vcpu_handle_exit(&f->vcpu, &e);
 	assert_int_equal(f->mmio_dev.writes, 1);

@@ -103,7 +103,7 @@ static void test_cmos_time_is_bcd_host_time(void **state)
 	assert_int_equal(cmos_reg(c, 0x06), 0x03); /* Tuesday = 3 */
 	assert_int_equal(cmos_reg(c, 0x0a) & 0x80, 0); /* no update */
 	assert_int_equal(cmos_reg(c, 0x0b) & 0x06, 0x02); /* BCD, 24h */
-	assert_int_equal(cmos_reg(c, 0x0d), 0x80);	/* battery ok */
+	assert_int_equal(cmos_reg(c, 0x0d), 0x80); /* battery ok */
 	cmos_destroy(c);
 }
 
@@ -129,8 +129,8 @@ static void test_cmdline_default_quirks_append(void **state)
 	assert_int_equal(machine_cmdline(&cfg, false, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, MACHINE_DEFAULT_CMDLINE " x=1");
 	assert_int_equal(machine_cmdline(&cfg, true, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, MACHINE_DEFAULT_CMDLINE
-			    " " MACHINE_PVM_CMDLINE " x=1");
+	assert_string_equal(buf, MACHINE_DEFAULT_CMDLINE " " MACHINE_PVM_CMDLINE
+							 " x=1");
 	cfg.host_quirks = false;
 	assert_int_equal(machine_cmdline(&cfg, true, buf, sizeof(buf)), 0);
 	assert_string_equal(buf, MACHINE_DEFAULT_CMDLINE " x=1");

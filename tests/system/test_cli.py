@@ -1,0 +1,88 @@
+"""Command-line behaviour that needs no guest boot: fast everywhere."""
+import os
+
+from conftest import (EXIT_SETUP, EXIT_USAGE, host_is_pvm, run_vmm)
+
+
+def test_help_lists_commands_and_exit_codes():
+    r = run_vmm(["--help"])
+    assert r.returncode == 0
+    for word in ("boot", "probe", "version", "Exit status", "130"):
+        assert word in r.stdout
+
+
+def test_boot_help_lists_options():
+    r = run_vmm(["boot", "--help"])
+    assert r.returncode == 0
+    for opt in ("--kernel", "--initrd", "--cmdline", "--append", "--memory",
+                "--cpus", "--console", "--verbose", "--quiet",
+                "--no-host-quirks", "--stats"):
+        assert opt in r.stdout
+
+
+def test_version():
+    r = run_vmm(["version"])
+    assert r.returncode == 0 and r.stdout.startswith("vmm ")
+
+
+def test_unknown_command_is_usage_error():
+    r = run_vmm(["frobnicate"])
+    assert r.returncode == EXIT_USAGE
+    assert "unknown command 'frobnicate'" in r.stderr
+
+
+def test_missing_kernel_is_usage_error():
+    r = run_vmm(["boot"])
+    assert r.returncode == EXIT_USAGE
+    assert "--kernel is required" in r.stderr
+
+
+def test_bad_memory_is_usage_error():
+    r = run_vmm(["boot", "--kernel", "/x", "--memory", "lots"])
+    assert r.returncode == EXIT_USAGE
+    assert "invalid memory size 'lots'" in r.stderr
+
+
+def test_bad_console_is_usage_error():
+    r = run_vmm(["boot", "--kernel", "/x", "--console", "serial:9"])
+    assert r.returncode == EXIT_USAGE
+    assert "--console" in r.stderr
+
+
+def test_garbage_kernel_is_setup_error(tmp_path):
+    k = tmp_path / "garbage.bin"
+    k.write_bytes(os.urandom(64 * 1024))
+    r = run_vmm(["boot", "--kernel", str(k)])
+    assert r.returncode == EXIT_SETUP
+    assert str(k) in r.stderr
+    assert "error" in r.stderr
+
+
+def test_missing_kernel_file_is_setup_error(tmp_path):
+    k = tmp_path / "nope"
+    r = run_vmm(["boot", "--kernel", str(k)])
+    assert r.returncode == EXIT_SETUP
+    assert f"kernel {k}: No such file or directory" in r.stderr
+
+
+def test_missing_initrd_is_setup_error(tmp_path, images):
+    i = tmp_path / "missing.cpio"
+    r = run_vmm(["boot", "--kernel", images["bzImage"], "--initrd", str(i)])
+    assert r.returncode == EXIT_SETUP
+    assert f"initrd {i}: No such file or directory" in r.stderr
+
+
+def test_too_small_memory_is_setup_error(images):
+    r = run_vmm(["boot", "--kernel", images["bzImage"], "--memory", "1M"])
+    assert r.returncode == EXIT_SETUP
+    assert "guest RAM" in r.stderr
+
+
+def test_probe_reports_kvm_and_host_kind():
+    r = run_vmm(["probe"])
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "usable:           yes" in r.stdout
+    assert "api version:      12" in r.stdout
+    expect = "yes" if host_is_pvm() else "no"
+    assert f"pvm-based nested: {expect}" in r.stdout
+    assert "cap in-kernel irqchip      yes (required)" in r.stdout
