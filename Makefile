@@ -86,18 +86,24 @@ unit: $(UNIT_BINS)
 	if [ $$fail -ne 0 ]; then echo "unit tests FAILED"; exit 1; fi
 
 # ---- system tests: boot the real test kernel (see tests/system) ----
-images:
+images: deps
 	$(Q)scripts/build-test-images.sh
 
 system: $(BUILD)/vmm images
 	$(Q)VMM=$(abspath $(BUILD)/vmm) $(PYTHON) -m pytest -v -rs tests/system
 
-test: unit system
+# The README's test command: packages, format, unit tests, system tests.
+test: deps
+	$(Q)$(MAKE) --no-print-directory format-check
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory system
 
-# Boot the default test image (README's first command runs this).
-run: $(BUILD)/vmm images
-	$(Q)scripts/run-test-image.sh
+# Boot the default test image (the README's first command).
+run: deps
+	$(Q)$(MAKE) --no-print-directory $(BUILD)/vmm images
+	$(Q)scripts/run-test-image.sh $(ARGS)
 
+# Installs missing Debian packages (apt-get); quiet when all are present.
 deps:
 	$(Q)scripts/install-deps.sh
 
