@@ -1,0 +1,60 @@
+"""Stopping a running guest from the host: the kick that gets a vCPU out
+of KVM_RUN, the escape key, signals, and the terminal restored after raw
+mode. These stop the guest early, so they cost seconds, not a boot."""
+import os
+import pty
+import signal
+import subprocess
+import termios
+import time
+
+from conftest import EXIT_STOPPED, VMM, Boot
+
+
+def boot_args(images):
+    return ["--kernel", images["bzImage"], "--initrd", images["initrd"]]
+
+
+def test_escape_key_stops_running_guest(images):
+    b = Boot(boot_args(images), timeout=60)
+    time.sleep(2)  # the vCPU is inside KVM_RUN, running the decompressor
+    b.send(b"\x01x")
+    rc = b.finish()
+    assert rc == EXIT_STOPPED, b.stderr
+    assert "stopping the guest (Ctrl-A x)" in b.stderr
+
+
+def test_sigterm_stops_running_guest(images):
+    b = Boot(boot_args(images), timeout=60)
+    time.sleep(2)
+    b.proc.send_signal(signal.SIGTERM)
+    rc = b.finish()
+    assert rc == EXIT_STOPPED, b.stderr
+    assert "stopped on the host" in b.stderr
+
+
+def test_terminal_restored_after_raw_mode(images):
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    proc = subprocess.Popen([VMM, "boot"] + boot_args(images),
+                            stdin=slave, stdout=slave, stderr=slave)
+    try:
+        deadline = time.monotonic() + 30
+        raw = False
+        while time.monotonic() < deadline:
+            now = termios.tcgetattr(slave)
+            if not now[3] & termios.ICANON:  # lflag: canonical mode off
+                raw = True
+                break
+            time.sleep(0.05)
+        assert raw, "vmm did not put the terminal in raw mode"
+        os.write(master, b"\x01x")
+        rc = proc.wait(timeout=30)
+        after = termios.tcgetattr(slave)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+        os.close(slave)
+    assert rc == EXIT_STOPPED
+    assert after == before
