@@ -119,3 +119,32 @@ clean:
 .SECONDARY:
 .PHONY: all unit system test images run deps format format-check clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- fuzzing (libFuzzer via clang): every parser of guest or file input ----
+FUZZ_SECONDS ?= 20
+FBUILD := $(BUILD)/fuzz
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FBUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRCS_fuzz_bzimage := boot/bzimage.c boot/boot.c boot/x86_64.c vmm/vm.c \
+	vmm/bus.c vmm/log.c
+FUZZ_SRCS_fuzz_uart := serial/uart16550.c vmm/log.c
+FUZZ_FLAGS := -std=gnu11 -I. -D_GNU_SOURCE -g -O1 -pthread \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(FBUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(SRCS_core)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS_fuzz_$*) -lz
+
+# Runs each fuzzer for FUZZ_SECONDS from a seed corpus; a crash fails.
+fuzz: $(FUZZ_TARGETS)
+	@set -e; for f in $(FUZZ_TARGETS); do \
+		n=$$(basename $$f); c=$(FBUILD)/corpus/$$n; mkdir -p $$c; \
+		if [ -x tests/fuzz/seed_$${n#fuzz_}.py ]; then \
+			tests/fuzz/seed_$${n#fuzz_}.py > $$c/seed; fi; \
+		echo "== $$f ($(FUZZ_SECONDS)s)"; \
+		if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $$c \
+			> $(FBUILD)/$$n.log 2>&1; then \
+			tail -n 40 $(FBUILD)/$$n.log; exit 1; fi; \
+		grep -E '^(#[0-9]+.*DONE|Done)' $(FBUILD)/$$n.log || true; \
+	done
+.PHONY: fuzz

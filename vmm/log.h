@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+enum log_level { LOG_OFF = -1, LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 /* Set the most verbose level that is printed (default LOG_INFO). */
 void log_set_level(enum log_level level);
