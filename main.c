@@ -44,6 +44,7 @@ enum {
 	OPT_CONSOLE,
 	OPT_NO_QUIRKS,
 	OPT_STATS,
+	OPT_PC_SAMPLES,
 };
 
 static const struct argp_option boot_options[] = {
@@ -65,6 +66,9 @@ static const struct argp_option boot_options[] = {
 	  0 },
 	{ "stats", OPT_STATS, NULL, 0,
 	  "Print boot timing and VM exit counts per kind at the end", 0 },
+	{ "pc-samples", OPT_PC_SAMPLES, "FILE", 0,
+	  "Sample the guest PC of every vCPU at 100 Hz into FILE (see scripts/pc-profile.py)",
+	  0 },
 	{ "verbose", 'v', NULL, 0, "Debug messages and --stats", 0 },
 	{ "quiet", 'q', NULL, 0, "Only print errors", 0 },
 	{ 0 }
@@ -126,6 +130,9 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_STATS:
 		cfg->stats = true;
+		break;
+	case OPT_PC_SAMPLES:
+		cfg->pc_samples = arg;
 		break;
 	case 'v':
 		log_set_level(LOG_DEBUG);

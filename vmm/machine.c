@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ struct machine {
 	struct platform *platform;
 	struct boot_entry entry;
 	int sig_fd;
+	int sample_fd; /* timerfd driving --pc-samples, or -1 */
 	struct timespec t_start, t_first_output;
 	bool seen_output;
 };
@@ -208,21 +210,55 @@ static void machine_signal(struct machine *m)
 	vm_request_stop(&m->vm, VM_STOP_USER);
 }
 
+/* 100 Hz: enough to see where seconds go, cheap in kicks. */
+#define PC_SAMPLE_NS 10000000L
+
+static int machine_sampling(struct machine *m)
+{
+	struct itimerspec its = { .it_interval.tv_nsec = PC_SAMPLE_NS,
+				  .it_value.tv_nsec = PC_SAMPLE_NS };
+
+	if (!m->cfg->pc_samples)
+		return 0;
+	m->sample_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (m->sample_fd < 0 || timerfd_settime(m->sample_fd, 0, &its, NULL))
+		return -errno;
+	return 0;
+}
+
+static void machine_sample_tick(struct machine *m)
+{
+	uint64_t ticks;
+
+	if (read(m->sample_fd, &ticks, sizeof(ticks)) == sizeof(ticks))
+		vcpus_request_pc_sample(&m->vm);
+}
+
+static void machine_stdin(struct machine *m, struct pollfd *pfd,
+			  struct console_escape *esc)
+{
+	uint8_t buf[256];
+	ssize_t n = read(pfd->fd, buf, sizeof(buf));
+
+	if (n > 0)
+		machine_input(m, buf, (size_t)n, esc);
+	else if (n == 0 || errno != EINTR)
+		pfd->fd = -1; /* EOF: the guest keeps running */
+}
+
 static void machine_loop(struct machine *m)
 {
 	struct console_escape esc = { 0 };
-	int in_fd = console_input_fd(m->con);
-	struct pollfd pfd[3] = {
+	struct pollfd pfd[4] = {
 		{ .fd = m->vm.stop_fd, .events = POLLIN },
 		{ .fd = m->sig_fd, .events = POLLIN },
-		{ .fd = in_fd, .events = POLLIN },
+		{ .fd = m->sample_fd, .events = POLLIN },
+		{ .fd = console_input_fd(m->con), .events = POLLIN },
 	};
 
 	while (!atomic_load(&m->vm.stopping)) {
-		uint8_t buf[256];
-		ssize_t n;
-
-		if (poll(pfd, pfd[2].fd >= 0 ? 3 : 2, -1) < 0) {
+		if (poll(pfd, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -231,13 +267,22 @@ static void machine_loop(struct machine *m)
 		}
 		if (pfd[1].revents & POLLIN)
 			machine_signal(m);
-		if (!(pfd[2].revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		n = read(in_fd, buf, sizeof(buf));
-		if (n > 0)
-			machine_input(m, buf, (size_t)n, &esc);
-		else if (n == 0 || errno != EINTR)
-			pfd[2].fd = -1; /* EOF: the guest keeps running */
+		if (pfd[2].revents & POLLIN)
+			machine_sample_tick(m);
+		if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR))
+			machine_stdin(m, &pfd[3], &esc);
+	}
+}
+
+static void machine_write_samples(struct machine *m)
+{
+	FILE *f = fopen(m->cfg->pc_samples, "w");
+
+	if (!f || vcpus_write_pc_samples(&m->vm, f) || fclose(f)) {
+		log_err("pc samples %s: %s", m->cfg->pc_samples,
+			strerror(errno));
+		if (f)
+			fclose(f);
 	}
 }
 
@@ -270,6 +315,9 @@ static void machine_teardown(struct machine *m)
 	vcpus_join(&m->vm);
 	if (m->cfg->stats && m->vm_ready)
 		machine_print_stats(m);
+	if (m->cfg->pc_samples && m->vm.vcpus)
+		machine_write_samples(m);
+	vcpus_free(&m->vm);
 	platform_destroy(m->platform);
 	console_close(m->con);
 	if (m->vm.hv)
@@ -278,6 +326,8 @@ static void machine_teardown(struct machine *m)
 		vm_destroy(&m->vm);
 	if (m->sig_fd >= 0)
 		close(m->sig_fd);
+	if (m->sample_fd >= 0)
+		close(m->sample_fd);
 	boot_free_file(&m->kernel);
 	boot_free_file(&m->initrd);
 }
@@ -303,12 +353,14 @@ static int machine_setup(struct machine *m)
 		ret = machine_hv(m);
 	if (!ret)
 		ret = machine_signals(m);
+	if (!ret)
+		ret = machine_sampling(m);
 	return ret;
 }
 
 int machine_boot(const struct machine_config *cfg, enum vm_stop_reason *reason)
 {
-	struct machine m = { .cfg = cfg, .sig_fd = -1 };
+	struct machine m = { .cfg = cfg, .sig_fd = -1, .sample_fd = -1 };
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &m.t_start);

@@ -30,6 +30,7 @@ struct machine_config {
 	struct console_config console;
 	bool host_quirks; /* add what this host needs to the cmdline */
 	bool stats; /* print exit statistics at the end */
+	const char *pc_samples; /* write guest PC samples (100 Hz) here */
 };
 
 /*

@@ -34,6 +34,21 @@ static enum vcpu_action vcpu_failed(struct vcpu *vcpu, struct vm_exit *exit)
 	return VCPU_STOP;
 }
 
+/* Keep the sample; drop it rather than fail when memory runs short. */
+static void vcpu_record_pc(struct vcpu *vcpu)
+{
+	if (vcpu->nr_samples == vcpu->cap_samples) {
+		size_t cap = vcpu->cap_samples ? vcpu->cap_samples * 2 : 4096;
+		uint64_t *s = realloc(vcpu->samples, cap * sizeof(*s));
+
+		if (!s)
+			return;
+		vcpu->samples = s;
+		vcpu->cap_samples = cap;
+	}
+	vcpu->samples[vcpu->nr_samples++] = hv_vcpu_pc(vcpu->hv);
+}
+
 enum vcpu_action vcpu_handle_exit(struct vcpu *vcpu, struct vm_exit *exit)
 {
 	struct vm *vm = vcpu->vm;
@@ -49,6 +64,8 @@ enum vcpu_action vcpu_handle_exit(struct vcpu *vcpu, struct vm_exit *exit)
 	case VM_EXIT_DEBUG:
 		return VCPU_CONTINUE;
 	case VM_EXIT_KICKED:
+		if (atomic_exchange(&vcpu->sample, false))
+			vcpu_record_pc(vcpu);
 		return atomic_load(&vm->stopping) ? VCPU_STOP : VCPU_CONTINUE;
 	case VM_EXIT_SHUTDOWN:
 		/* A panicking kernel whose reset failed also ends up here. */
@@ -201,18 +218,55 @@ void vcpus_kick_all(struct vm *vm)
 
 void vcpus_join(struct vm *vm)
 {
+	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = vm->vcpus[i];
+
+		if (vcpu && vcpu->started) {
+			pthread_join(vcpu->thread, NULL);
+			vcpu->started = false;
+		}
+	}
+}
+
+void vcpus_free(struct vm *vm)
+{
 	if (!vm->vcpus)
 		return;
+	vcpus_join(vm);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *vcpu = vm->vcpus[i];
 
 		if (!vcpu)
 			continue;
-		if (vcpu->started)
-			pthread_join(vcpu->thread, NULL);
 		hv_vcpu_destroy(vcpu->hv);
+		free(vcpu->samples);
 		free(vcpu);
 	}
 	free(vm->vcpus);
 	vm->vcpus = NULL;
+}
+
+void vcpus_request_pc_sample(struct vm *vm)
+{
+	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = vm->vcpus[i];
+
+		if (vcpu && vcpu->hv) {
+			atomic_store(&vcpu->sample, true);
+			hv_vcpu_kick(vcpu->hv);
+		}
+	}
+}
+
+int vcpus_write_pc_samples(struct vm *vm, FILE *f)
+{
+	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
+		struct vcpu *vcpu = vm->vcpus[i];
+
+		for (size_t j = 0; vcpu && j < vcpu->nr_samples; j++)
+			if (fprintf(f, "%u 0x%llx\n", i,
+				    (unsigned long long)vcpu->samples[j]) < 0)
+				return -EIO;
+	}
+	return 0;
 }

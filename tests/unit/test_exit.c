@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/unit/fake_hv.h"
@@ -201,6 +202,21 @@ static void test_kick_continues_unless_stopping(void **state)
 	assert_int_equal(vcpu_handle_exit(&f->vcpu, &e), VCPU_STOP);
 }
 
+static void test_kick_with_sample_request_records_pc(void **state)
+{
+	struct fixture *f = *state;
+	struct vm_exit e = { .reason = VM_EXIT_KICKED };
+
+	atomic_store(&f->vcpu.sample, true);
+	assert_int_equal(vcpu_handle_exit(&f->vcpu, &e), VCPU_CONTINUE);
+	assert_int_equal(f->vcpu.nr_samples, 1);
+	assert_false(atomic_load(&f->vcpu.sample));
+	/* A kick without a request (e.g. a stop) records nothing. */
+	vcpu_handle_exit(&f->vcpu, &e);
+	assert_int_equal(f->vcpu.nr_samples, 1);
+	free(f->vcpu.samples);
+}
+
 static void test_first_stop_request_wins(void **state)
 {
 	struct fixture *f = *state;
@@ -225,6 +241,7 @@ static void test_run_loop_runs_script_to_poweroff(void **state)
 	assert_int_equal(vm_wait_stop(&f->vm), VM_STOP_POWEROFF);
 	vcpus_join(&f->vm);
 	assert_int_equal(f->pio_dev.writes, 2);
+	vcpus_free(&f->vm);
 	assert_int_equal(fake_hv.runs, 3);
 	assert_int_equal(atomic_load(&f->vm.stats.exits[VM_EXIT_PIO]), 2);
 	assert_true(fake_hv.kicks >= 1); /* the stop kicked the vCPU */
@@ -245,6 +262,7 @@ int main(void)
 		T(test_system_off_is_poweroff),
 		T(test_failure_dumps_and_stops_with_error),
 		T(test_kick_continues_unless_stopping),
+		T(test_kick_with_sample_request_records_pc),
 		T(test_first_stop_request_wins),
 		T(test_run_loop_runs_script_to_poweroff),
 #undef T
