@@ -92,10 +92,12 @@ images: deps
 system: $(BUILD)/vmm images
 	$(Q)VMM=$(abspath $(BUILD)/vmm) $(PYTHON) -m pytest -v -rs tests/system
 
-# The README's test command: packages, format, unit tests, system tests.
+# The README's test command: packages, format, unit tests, a short fuzzing
+# run of every parser of guest or file input, system tests.
 test: deps
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 	$(Q)$(MAKE) --no-print-directory system
 
 # Boot the default test image (the README's first command).

@@ -15,7 +15,7 @@ usage() {
 }
 
 pkgs=(
-	build-essential make gcc clang clang-format pkg-config
+	build-essential make gcc clang libclang-rt-dev clang-format pkg-config
 	zlib1g-dev libelf-dev libcmocka-dev
 	python3 python3-pytest
 	busybox-static cpio e2fsprogs
