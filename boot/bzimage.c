@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "vmm/le.h"
 #include "vmm/layout_x86_64.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
@@ -76,39 +77,6 @@
  */
 #define BOOT_STACK_TOP 0x8ff0ULL
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
 static unsigned long long mib_up(uint64_t bytes)
 {
 	return (unsigned long long)((bytes + MIB - 1) / MIB);
@@ -125,9 +93,9 @@ static int bz_check_magic(const struct boot_image *img)
 			img->path, img->size, HDR_MIN_END);
 		return -ENOEXEC;
 	}
-	if (get16(d + HDR_BOOT_FLAG) != BOOT_FLAG) {
+	if (get_le16(d + HDR_BOOT_FLAG) != BOOT_FLAG) {
 		log_err("kernel %s: not a bzImage: boot flag at 0x%x is 0x%04x, not 0x%04x",
-			img->path, HDR_BOOT_FLAG, get16(d + HDR_BOOT_FLAG),
+			img->path, HDR_BOOT_FLAG, get_le16(d + HDR_BOOT_FLAG),
 			BOOT_FLAG);
 		return -ENOEXEC;
 	}
@@ -136,7 +104,7 @@ static int bz_check_magic(const struct boot_image *img)
 			img->path, HDR_MAGIC);
 		return -ENOEXEC;
 	}
-	version = get16(d + HDR_VERSION);
+	version = get_le16(d + HDR_VERSION);
 	if (version < BZIMAGE_MIN_VERSION) {
 		log_err("kernel %s: boot protocol %u.%02u is too old (need %u.%02u+)",
 			img->path, version >> 8, version & 0xff,
@@ -154,7 +122,7 @@ static int bz_check_flags(const struct boot_image *img)
 			img->path);
 		return -ENOEXEC;
 	}
-	if (!(get16(img->data + HDR_XLOADFLAGS) & XLF_KERNEL_64)) {
+	if (!(get_le16(img->data + HDR_XLOADFLAGS) & XLF_KERNEL_64)) {
 		log_err("kernel %s: not a 64-bit kernel (XLF_KERNEL_64 missing)",
 			img->path);
 		return -ENOEXEC;
@@ -183,7 +151,7 @@ static int bz_check_sizes(const struct boot_image *img,
 		return -ENOEXEC;
 	}
 	/* syssize counts 16-byte paragraphs, so it may round up by 15. */
-	sys_bytes = (uint64_t)get32(d + HDR_SYSSIZE) * 16;
+	sys_bytes = (uint64_t)get_le32(d + HDR_SYSSIZE) * 16;
 	if (sys_bytes > kernel_size + 15) {
 		log_err("kernel %s: truncated: header says %llu bytes of kernel, file has %llu",
 			img->path, (unsigned long long)sys_bytes,
@@ -201,14 +169,14 @@ static int bz_read_layout(const struct boot_image *img,
 {
 	const uint8_t *d = img->data;
 
-	info->version = get16(d + HDR_VERSION);
-	info->xloadflags = get16(d + HDR_XLOADFLAGS);
-	info->initrd_addr_max = get32(d + HDR_INITRD_ADDR_MAX);
-	info->cmdline_size = get32(d + HDR_CMDLINE_SIZE);
-	info->kernel_alignment = get32(d + HDR_KERNEL_ALIGNMENT);
+	info->version = get_le16(d + HDR_VERSION);
+	info->xloadflags = get_le16(d + HDR_XLOADFLAGS);
+	info->initrd_addr_max = get_le32(d + HDR_INITRD_ADDR_MAX);
+	info->cmdline_size = get_le32(d + HDR_CMDLINE_SIZE);
+	info->kernel_alignment = get_le32(d + HDR_KERNEL_ALIGNMENT);
 	info->relocatable = d[HDR_RELOCATABLE] != 0;
-	info->pref_address = get64(d + HDR_PREF_ADDRESS);
-	info->init_size = get32(d + HDR_INIT_SIZE);
+	info->pref_address = get_le64(d + HDR_PREF_ADDRESS);
+	info->init_size = get_le32(d + HDR_INIT_SIZE);
 
 	if (!info->init_size) {
 		log_err("kernel %s: init_size is 0", img->path);
@@ -422,16 +390,16 @@ static int bz_write_zero_page(struct vm *vm, const struct boot_image *kernel,
 
 	zp[HDR_TYPE_OF_LOADER] = LOADER_UNDEFINED;
 	zp[HDR_LOADFLAGS] |= LOADED_HIGH | CAN_USE_HEAP;
-	put16(zp + HDR_HEAP_END_PTR, HEAP_END);
-	put32(zp + HDR_CODE32_START, (uint32_t)place->load);
-	put32(zp + HDR_CMD_LINE_PTR, (uint32_t)LAYOUT_CMDLINE);
-	put32(zp + BP_EXT_CMD_LINE_PTR, 0);
+	put_le16(zp + HDR_HEAP_END_PTR, HEAP_END);
+	put_le32(zp + HDR_CODE32_START, (uint32_t)place->load);
+	put_le32(zp + HDR_CMD_LINE_PTR, (uint32_t)LAYOUT_CMDLINE);
+	put_le32(zp + BP_EXT_CMD_LINE_PTR, 0);
 	/* We pass no setup_data; a pointer from the file would be garbage. */
-	put64(zp + HDR_SETUP_DATA, 0);
-	put32(zp + HDR_RAMDISK_IMAGE, (uint32_t)initrd_addr);
-	put32(zp + HDR_RAMDISK_SIZE, (uint32_t)initrd_size);
-	put32(zp + BP_EXT_RAMDISK_IMAGE, 0);
-	put32(zp + BP_EXT_RAMDISK_SIZE, 0);
+	put_le64(zp + HDR_SETUP_DATA, 0);
+	put_le32(zp + HDR_RAMDISK_IMAGE, (uint32_t)initrd_addr);
+	put_le32(zp + HDR_RAMDISK_SIZE, (uint32_t)initrd_size);
+	put_le32(zp + BP_EXT_RAMDISK_IMAGE, 0);
+	put_le32(zp + BP_EXT_RAMDISK_SIZE, 0);
 	return bz_fill_e820(vm, zp);
 }
 

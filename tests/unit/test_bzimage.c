@@ -21,6 +21,7 @@
 
 #include "boot/boot.h"
 #include "boot/bzimage.h"
+#include "vmm/le.h"
 #include "vmm/layout_x86_64.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
@@ -34,41 +35,6 @@
 #define INIT_SIZE 0x800000U
 #define CMDLINE_SIZE 255U
 #define VM_RAM (256 * MIB)
-
-/* ---- little-endian helpers ---- */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 /* ---- stderr capture, to check the exact error messages ---- */
 
@@ -121,23 +87,24 @@ static void fake_init(struct fake *f)
 
 	memset(d, 0, sizeof(f->data));
 	d[0x1f1] = SETUP_SECTS;
-	put32(d + 0x1f4, KERNEL_SIZE / 16);
-	put16(d + 0x1fe, 0xaa55);
+	put_le32(d + 0x1f4, KERNEL_SIZE / 16);
+	put_le16(d + 0x1fe, 0xaa55);
 	d[0x200] = 0xeb;
 	d[0x201] = 0x6a; /* header ends at 0x26c, as in 6.x kernels */
 	memcpy(d + 0x202, "HdrS", 4);
-	put16(d + 0x206, 0x020f);
+	put_le16(d + 0x206, 0x020f);
 	d[0x211] = 0x01; /* LOADED_HIGH */
-	put32(d + 0x214, 0x100000);
-	put32(d + 0x22c, 0x7fffffff);
-	put32(d + 0x230, 0x200000);
+	put_le32(d + 0x214, 0x100000);
+	put_le32(d + 0x22c, 0x7fffffff);
+	put_le32(d + 0x230, 0x200000);
 	d[0x234] = 1;
-	put16(d + 0x236,
-	      0x0003); /* XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G */
-	put32(d + 0x238, CMDLINE_SIZE);
-	put64(d + 0x250, 0xdeadbeefULL); /* setup_data: the loader must clear */
-	put64(d + 0x258, PREF);
-	put32(d + 0x260, INIT_SIZE);
+	put_le16(d + 0x236,
+		 0x0003); /* XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G */
+	put_le32(d + 0x238, CMDLINE_SIZE);
+	put_le64(d + 0x250,
+		 0xdeadbeefULL); /* setup_data: the loader must clear */
+	put_le64(d + 0x258, PREF);
+	put_le32(d + 0x260, INIT_SIZE);
 	for (size_t i = SETUP_SIZE; i < IMAGE_SIZE; i++)
 		d[i] = (uint8_t)(i * 7 + 3);
 	f->img = (struct boot_image){ .path = "fake",
@@ -218,7 +185,7 @@ static void test_parse_syssize(void **state)
 	struct bzimage_info info;
 
 	fake_init(&f);
-	put32(f.data + 0x1f4, KERNEL_SIZE / 16 + 1);
+	put_le32(f.data + 0x1f4, KERNEL_SIZE / 16 + 1);
 	expect_enoexec(
 		&f,
 		"kernel fake: truncated: header says 8208 bytes of kernel, file has 8192");
@@ -229,7 +196,7 @@ static void test_parse_syssize(void **state)
 	assert_int_equal(info.kernel_size, KERNEL_SIZE - 8);
 	/* Large syssize must not wrap when multiplied by 16. */
 	fake_init(&f);
-	put32(f.data + 0x1f4, 0xffffffff);
+	put_le32(f.data + 0x1f4, 0xffffffff);
 	expect_enoexec(&f, "truncated: header says 68719476720 bytes");
 }
 
@@ -241,7 +208,7 @@ static void test_parse_bad_magic(void **state)
 	memcpy(f.data + 0x202, "HdrZ", 4);
 	expect_enoexec(&f, "kernel fake: not a bzImage: no \"HdrS\"");
 	fake_init(&f);
-	put16(f.data + 0x1fe, 0x55aa);
+	put_le16(f.data + 0x1fe, 0x55aa);
 	expect_enoexec(&f, "kernel fake: not a bzImage: boot flag");
 }
 
@@ -251,10 +218,10 @@ static void test_parse_too_old(void **state)
 	struct bzimage_info info;
 
 	fake_init(&f);
-	put16(f.data + 0x206, 0x020a);
+	put_le16(f.data + 0x206, 0x020a);
 	expect_enoexec(
 		&f, "kernel fake: boot protocol 2.10 is too old (need 2.12+)");
-	put16(f.data + 0x206, 0x020c);
+	put_le16(f.data + 0x206, 0x020c);
 	assert_int_equal(parse(&f, &info), 0);
 }
 
@@ -263,7 +230,7 @@ static void test_parse_not_64bit(void **state)
 	struct fake f;
 
 	fake_init(&f);
-	put16(f.data + 0x236, 0);
+	put_le16(f.data + 0x236, 0);
 	expect_enoexec(
 		&f, "kernel fake: not a 64-bit kernel (XLF_KERNEL_64 missing)");
 	fake_init(&f);
@@ -277,10 +244,10 @@ static void test_parse_bad_layout(void **state)
 	struct bzimage_info info;
 
 	fake_init(&f);
-	put32(f.data + 0x260, 0);
+	put_le32(f.data + 0x260, 0);
 	expect_enoexec(&f, "kernel fake: init_size is 0");
 	fake_init(&f);
-	put32(f.data + 0x230, 0x300000);
+	put_le32(f.data + 0x230, 0x300000);
 	expect_enoexec(&f, "kernel_alignment 0x300000 is not a power of two");
 	/* Alignment only matters to a relocatable kernel. */
 	f.data[0x234] = 0;
@@ -368,20 +335,20 @@ static void test_load_zero_page(void **state)
 	zp = zero_page(c);
 	assert_int_equal(zp[0x210], 0xff); /* type_of_loader */
 	assert_int_equal(zp[0x211], 0x81); /* LOADED_HIGH | CAN_USE_HEAP */
-	assert_int_equal(get16(zp + 0x224), 0xfe00);
-	assert_int_equal(get32(zp + 0x214), PREF); /* code32_start */
-	assert_int_equal(get32(zp + 0x228), LAYOUT_CMDLINE);
-	assert_int_equal(get32(zp + 0x0c8), 0);
+	assert_int_equal(get_le16(zp + 0x224), 0xfe00);
+	assert_int_equal(get_le32(zp + 0x214), PREF); /* code32_start */
+	assert_int_equal(get_le32(zp + 0x228), LAYOUT_CMDLINE);
+	assert_int_equal(get_le32(zp + 0x0c8), 0);
 	assert_string_equal((char *)gpa(c, LAYOUT_CMDLINE, 64), cmdline);
 	/* Header fields the kernel reads back from boot_params. */
 	assert_memory_equal(zp + 0x202, "HdrS", 4);
-	assert_int_equal(get16(zp + 0x206), 0x020f);
-	assert_int_equal(get32(zp + 0x230), 0x200000);
-	assert_int_equal(get32(zp + 0x260), INIT_SIZE);
-	assert_int_equal(get64(zp + 0x250), 0); /* setup_data cleared */
+	assert_int_equal(get_le16(zp + 0x206), 0x020f);
+	assert_int_equal(get_le32(zp + 0x230), 0x200000);
+	assert_int_equal(get_le32(zp + 0x260), INIT_SIZE);
+	assert_int_equal(get_le64(zp + 0x250), 0); /* setup_data cleared */
 	/* No initrd. */
-	assert_int_equal(get32(zp + 0x218), 0);
-	assert_int_equal(get32(zp + 0x21c), 0);
+	assert_int_equal(get_le32(zp + 0x218), 0);
+	assert_int_equal(get_le32(zp + 0x21c), 0);
 	/* The protected-mode kernel is at the load address. */
 	assert_memory_equal(gpa(c, PREF, KERNEL_SIZE), c->f.data + SETUP_SIZE,
 			    KERNEL_SIZE);
@@ -402,8 +369,8 @@ static void test_load_e820(void **state)
 	assert_true(n >= 3 && n <= 128);
 	for (unsigned int i = 0; i < n; i++) {
 		const uint8_t *e = zp + 0x2d0 + 20 * i;
-		uint64_t addr = get64(e), size = get64(e + 8);
-		uint32_t type = get32(e + 16);
+		uint64_t addr = get_le64(e), size = get_le64(e + 8);
+		uint32_t type = get_le32(e + 16);
 
 		assert_true(size > 0);
 		assert_true(addr >= prev_end); /* sorted, no overlap */
@@ -413,8 +380,8 @@ static void test_load_e820(void **state)
 	}
 	assert_true(ram <= VM_RAM && ram > VM_RAM - MIB);
 	/* The kernel and zero page are in RAM according to the map. */
-	assert_int_equal(get32(zp + 0x2d0 + 16), 1);
-	assert_int_equal(get64(zp + 0x2d0), 0);
+	assert_int_equal(get_le32(zp + 0x2d0 + 16), 1);
+	assert_int_equal(get_le64(zp + 0x2d0), 0);
 	/* Entries past n are zero: nothing from the file leaked in. */
 	for (unsigned int i = 20 * n; i < 20 * 128; i++)
 		assert_int_equal(zp[0x2d0 + i], 0);
@@ -434,31 +401,32 @@ static void test_load_entry_and_tables(void **state)
 	assert_int_equal(c->entry.gdt_limit, 4 * 8 - 1);
 
 	gdt = gpa(c, LAYOUT_GDT, 32);
-	assert_int_equal(get64(gdt), 0);
-	assert_int_equal(get64(gdt + 8), 0);
-	assert_int_equal(get64(gdt + BOOT_GDT_CODE64), 0x00af9b000000ffffULL);
-	assert_int_equal(get64(gdt + BOOT_GDT_DATA), 0x00cf93000000ffffULL);
+	assert_int_equal(get_le64(gdt), 0);
+	assert_int_equal(get_le64(gdt + 8), 0);
+	assert_int_equal(get_le64(gdt + BOOT_GDT_CODE64),
+			 0x00af9b000000ffffULL);
+	assert_int_equal(get_le64(gdt + BOOT_GDT_DATA), 0x00cf93000000ffffULL);
 
 	pml4 = gpa(c, LAYOUT_PML4, 4096);
-	assert_int_equal(get64(pml4), LAYOUT_PDPT | 3);
+	assert_int_equal(get_le64(pml4), LAYOUT_PDPT | 3);
 	for (int i = 1; i < 512; i++)
-		assert_int_equal(get64(pml4 + 8 * i), 0);
+		assert_int_equal(get_le64(pml4 + 8 * i), 0);
 	pdpt = gpa(c, LAYOUT_PDPT, 4096);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(get64(pdpt + 8 * i),
+		assert_int_equal(get_le64(pdpt + 8 * i),
 				 (LAYOUT_PD + 4096 * i) | 3);
 	for (int i = 4; i < 512; i++)
-		assert_int_equal(get64(pdpt + 8 * i), 0);
+		assert_int_equal(get_le64(pdpt + 8 * i), 0);
 	for (int i = 0; i < 4; i++) {
 		pd = gpa(c, LAYOUT_PD + 4096 * i, 4096);
 		for (int j = 0; j < 512; j++) {
 			uint64_t addr = (uint64_t)(i * 512 + j) << 21;
 
-			assert_int_equal(get64(pd + 8 * j), addr | 0x83);
+			assert_int_equal(get_le64(pd + 8 * j), addr | 0x83);
 		}
 	}
 	/* The last 2 MiB page below 4 GiB. */
-	assert_int_equal(get64(gpa(c, LAYOUT_PD + 3 * 4096 + 511 * 8, 8)),
+	assert_int_equal(get_le64(gpa(c, LAYOUT_PD + 3 * 4096 + 511 * 8, 8)),
 			 0xffe00083ULL);
 }
 
@@ -497,7 +465,7 @@ static void test_load_cmdline_layout_limit(void **state)
 	char *line = malloc(max + 2);
 
 	assert_non_null(line);
-	put32(c->f.data + 0x238, 0xffffffff);
+	put_le32(c->f.data + 0x238, 0xffffffff);
 	memset(line, 'b', max);
 	line[max] = '\0';
 	assert_int_equal(load(c, NULL, line), 0);
@@ -540,22 +508,22 @@ static void test_load_initrd(void **state)
 		rd[i] = (uint8_t)(i ^ 0x5a);
 	assert_int_equal(load(c, &initrd, ""), 0);
 	zp = zero_page(c);
-	addr = get32(zp + 0x218);
-	assert_int_equal(get32(zp + 0x21c), sizeof(rd));
+	addr = get_le32(zp + 0x218);
+	assert_int_equal(get_le32(zp + 0x21c), sizeof(rd));
 	assert_int_equal(addr % 4096, 0);
 	assert_true(addr >= PREF + INIT_SIZE);
 	assert_true(addr + sizeof(rd) <= VM_RAM);
 	/* As high as possible: less than a page below the top. */
 	assert_true(VM_RAM - (addr + sizeof(rd)) < 4096);
-	assert_int_equal(get32(zp + 0x0c0), 0);
-	assert_int_equal(get32(zp + 0x0c4), 0);
+	assert_int_equal(get_le32(zp + 0x0c0), 0);
+	assert_int_equal(get_le32(zp + 0x0c4), 0);
 	assert_memory_equal(gpa(c, addr, sizeof(rd)), rd, sizeof(rd));
 
 	/* initrd_addr_max is the highest byte the initrd may occupy. */
 	top = 0x08000000;
-	put32(c->f.data + 0x22c, top - 1);
+	put_le32(c->f.data + 0x22c, top - 1);
 	assert_int_equal(load(c, &initrd, ""), 0);
-	addr = get32(zero_page(c) + 0x218);
+	addr = get_le32(zero_page(c) + 0x218);
 	assert_int_equal(addr, (top - sizeof(rd)) & ~4095U);
 }
 
@@ -570,9 +538,9 @@ static void test_load_initrd_too_big(void **state)
 				     .size = room };
 
 	assert_non_null(rd);
-	put32(c->f.data + 0x22c, 0x01ffffff);
+	put_le32(c->f.data + 0x22c, 0x01ffffff);
 	assert_int_equal(load(c, &initrd, ""), 0);
-	assert_int_equal(get32(zero_page(c) + 0x218), PREF + INIT_SIZE);
+	assert_int_equal(get_le32(zero_page(c) + 0x218), PREF + INIT_SIZE);
 
 	initrd.size = room + 1;
 	capture_start();
@@ -585,11 +553,11 @@ static void test_load_kernel_too_big(void **state)
 {
 	struct load_ctx *c = *state;
 
-	put32(c->f.data + 0x260, 0x0f000001); /* 16 MiB + 240 MiB + 1 */
+	put_le32(c->f.data + 0x260, 0x0f000001); /* 16 MiB + 240 MiB + 1 */
 	capture_start();
 	assert_int_equal(load(c, NULL, ""), -ENOMEM);
 	assert_logged("kernel fake: needs 257 MiB of RAM below 3 GiB");
-	put32(c->f.data + 0x260, 0x0f000000); /* exactly fills RAM */
+	put_le32(c->f.data + 0x260, 0x0f000000); /* exactly fills RAM */
 	assert_int_equal(load(c, NULL, ""), 0);
 }
 
@@ -598,27 +566,27 @@ static void test_load_addr_choice(void **state)
 	struct load_ctx *c = *state;
 
 	/* Relocatable without a usable pref_address: 1 MiB. */
-	put64(c->f.data + 0x258, 0);
+	put_le64(c->f.data + 0x258, 0);
 	assert_int_equal(load(c, NULL, ""), 0);
 	assert_int_equal(c->entry.rip, LAYOUT_HIMEM + 0x200);
-	assert_int_equal(get32(zero_page(c) + 0x214), LAYOUT_HIMEM);
-	put64(c->f.data + 0x258, PREF + 4096); /* misaligned */
+	assert_int_equal(get_le32(zero_page(c) + 0x214), LAYOUT_HIMEM);
+	put_le64(c->f.data + 0x258, PREF + 4096); /* misaligned */
 	assert_int_equal(load(c, NULL, ""), 0);
 	assert_int_equal(c->entry.rip, LAYOUT_HIMEM + 0x200);
-	put64(c->f.data + 0x258, ~0ULL);
+	put_le64(c->f.data + 0x258, ~0ULL);
 	assert_int_equal(load(c, NULL, ""), 0);
 	assert_int_equal(c->entry.rip, LAYOUT_HIMEM + 0x200);
 
 	/* Non-relocatable: pref_address or nothing. */
 	c->f.data[0x234] = 0;
-	put64(c->f.data + 0x258, 0x2000000);
+	put_le64(c->f.data + 0x258, 0x2000000);
 	assert_int_equal(load(c, NULL, ""), 0);
 	assert_int_equal(c->entry.rip, 0x2000200);
-	put64(c->f.data + 0x258, 0x500);
+	put_le64(c->f.data + 0x258, 0x500);
 	capture_start();
 	assert_int_equal(load(c, NULL, ""), -ENOEXEC);
 	assert_logged("not relocatable and must run at 0x500");
-	put64(c->f.data + 0x258, ~0ULL);
+	put_le64(c->f.data + 0x258, ~0ULL);
 	capture_start();
 	assert_int_equal(load(c, NULL, ""), -ENOEXEC);
 	assert_logged("not relocatable");
@@ -629,10 +597,10 @@ static void test_load_relocatable_runtime_start(void **state)
 {
 	struct load_ctx *c = *state;
 
-	put64(c->f.data + 0x258, 0);
-	put32(c->f.data + 0x260, (uint32_t)(VM_RAM - 2 * MIB));
+	put_le64(c->f.data + 0x258, 0);
+	put_le32(c->f.data + 0x260, (uint32_t)(VM_RAM - 2 * MIB));
 	assert_int_equal(load(c, NULL, ""), 0);
-	put32(c->f.data + 0x260, (uint32_t)(VM_RAM - 2 * MIB + 1));
+	put_le32(c->f.data + 0x260, (uint32_t)(VM_RAM - 2 * MIB + 1));
 	capture_start();
 	assert_int_equal(load(c, NULL, ""), -ENOMEM);
 	capture_stop();
@@ -656,7 +624,7 @@ static void test_load_header_length_bounded(void **state)
 	/* Claims a tiny header: the fields the kernel reads still arrive. */
 	c->f.data[0x201] = 0;
 	assert_int_equal(load(c, NULL, ""), 0);
-	assert_int_equal(get32(zero_page(c) + 0x260), INIT_SIZE);
+	assert_int_equal(get_le32(zero_page(c) + 0x260), INIT_SIZE);
 }
 
 /* Random headers with valid signatures: errors or loads, never overruns. */
@@ -673,10 +641,10 @@ static void test_load_random_headers(void **state)
 		fake_init(&c->f);
 		for (size_t i = 0; i < sizeof(hot) / sizeof(hot[0]); i++)
 			if (!(rand_r(&seed) % 4))
-				put32(c->f.data + hot[i],
-				      (uint32_t)rand_r(&seed) * 2654435761U);
+				put_le32(c->f.data + hot[i],
+					 (uint32_t)rand_r(&seed) * 2654435761U);
 		c->f.data[0x201] = (uint8_t)rand_r(&seed);
-		put16(c->f.data + 0x206, 0x020c + (rand_r(&seed) & 3));
+		put_le16(c->f.data + 0x206, 0x020c + (rand_r(&seed) & 3));
 		c->f.data[0x211] |= 1;
 		c->f.data[0x236] |= 1;
 		c->f.img.size = IMAGE_SIZE - (size_t)(rand_r(&seed) % 64);
