@@ -89,7 +89,7 @@ struct uart {
 
 	uint8_t ier, lcr, mcr, scr, dll, dlm;
 	bool fifo_on;
-	uint8_t lsr_err; /* sticky LSR bits cleared by reading LSR */
+	uint8_t lsr_err; /* LSR.OE: sticky until LSR is read */
 	uint8_t msr_lines; /* MSR bits 4..7 */
 	uint8_t msr_delta; /* MSR bits 0..3, cleared by reading MSR */
 	bool thre_pending;
@@ -102,11 +102,17 @@ static unsigned int rx_capacity(const struct uart *u)
 	return u->fifo_on ? UART_FIFO_SIZE : 1;
 }
 
-/* Make the byte at the FIFO head visible in LSR.BI if it carries a break. */
-static void rx_head_status(struct uart *u)
+/*
+ * LSR.BI belongs to the break character while it is at the FIFO head, and
+ * stays visible until that character is read from RBR (not merely until
+ * the next LSR read). Linux's 8250 console write polls LSR with RX
+ * interrupts off and, for legacy ISA ports, does not save what it sees
+ * (lsr_save_mask is 0 there): a BI cleared by that read would turn a
+ * Magic SysRq break into a plain NUL.
+ */
+static bool rx_head_is_break(const struct uart *u)
 {
-	if (u->rx_count && u->rx_brk[u->rx_head])
-		u->lsr_err |= LSR_BI;
+	return u->rx_count && u->rx_brk[u->rx_head];
 }
 
 static bool rx_push(struct uart *u, uint8_t byte, bool brk)
@@ -119,8 +125,6 @@ static bool rx_push(struct uart *u, uint8_t byte, bool brk)
 	u->rx[tail] = byte;
 	u->rx_brk[tail] = brk;
 	u->rx_count++;
-	if (u->rx_count == 1)
-		rx_head_status(u);
 	return true;
 }
 
@@ -134,7 +138,6 @@ static uint8_t rx_pop(struct uart *u)
 	u->rx_brk[u->rx_head] = false;
 	u->rx_head = (u->rx_head + 1) % UART_FIFO_SIZE;
 	u->rx_count--;
-	rx_head_status(u);
 	return byte;
 }
 
@@ -143,7 +146,6 @@ static void rx_clear(struct uart *u)
 	memset(u->rx_brk, 0, sizeof(u->rx_brk));
 	u->rx_head = 0;
 	u->rx_count = 0;
-	u->lsr_err &= ~LSR_BI;
 }
 
 static bool rx_has_break(const struct uart *u)
@@ -159,7 +161,8 @@ static bool rx_has_break(const struct uart *u)
 /* The highest-priority pending and enabled interrupt, as IIR bits 0..3. */
 static uint8_t iir_id(const struct uart *u)
 {
-	if ((u->ier & IER_ELSI) && (u->lsr_err & (LSR_OE | LSR_BI)))
+	if ((u->ier & IER_ELSI) &&
+	    ((u->lsr_err & LSR_OE) || rx_head_is_break(u)))
 		return IIR_RLSI;
 	if ((u->ier & IER_ERBFI) && u->rx_count)
 		return IIR_RDI;
@@ -312,6 +315,8 @@ static uint8_t read_lsr(struct uart *u)
 {
 	uint8_t lsr = LSR_THRE | LSR_TEMT | u->lsr_err;
 
+	if (rx_head_is_break(u))
+		lsr |= LSR_BI;
 	if (u->rx_count)
 		lsr |= LSR_DR;
 	if (u->fifo_on && rx_has_break(u))

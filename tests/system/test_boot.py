@@ -27,8 +27,11 @@ def boots(images):
                        trigger=(CONSOLE_OPEN, b"\x01bb")),
         "panic": Boot(base + ["--append", "vmm.end=shell"],
                       trigger=(CONSOLE_OPEN, b"\x01bc")),
-        # RAM above the 32-bit hole: stopped once the kernel has read e820.
-        "bigmem": Boot(base + ["--memory", "5G"],
+        # RAM above the 32-bit hole: stopped once the kernel has read e820
+        # (earlyprintk, since initialising 5 GiB of page structs before the
+        # console comes up would take minutes here).
+        "bigmem": Boot(base + ["--memory", "5G", "--append",
+                               "earlyprintk=serial,ttyS0,115200"],
                        trigger=("Zone ranges", b"\x01x")),
     }
     yield started
