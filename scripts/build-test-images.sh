@@ -56,6 +56,8 @@ install_file() { # src dst: copy atomically unless identical
 }
 
 build_kernel() {
+	# A fresh machine has no kernel source: install what the build needs.
+	[[ -f "$ksrc_tar" ]] || "$top/scripts/install-deps.sh" --kernel-build
 	[[ -f "$ksrc_tar" ]] ||
 		die "$ksrc_tar missing: run scripts/install-deps.sh --kernel-build"
 	local tree=$out/linux tree_stamp
