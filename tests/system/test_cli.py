@@ -1,7 +1,11 @@
 """Command-line behaviour that needs no guest boot: fast everywhere."""
 import os
+import shutil
+import subprocess
 
-from conftest import (EXIT_SETUP, EXIT_USAGE, host_is_pvm, run_vmm)
+import pytest
+
+from conftest import (EXIT_SETUP, EXIT_USAGE, VMM, host_is_pvm, run_vmm)
 
 
 def test_help_lists_commands_and_exit_codes():
@@ -86,3 +90,25 @@ def test_probe_reports_kvm_and_host_kind():
     expect = "yes" if host_is_pvm() else "no"
     assert f"pvm-based nested: {expect}" in r.stdout
     assert "cap in-kernel irqchip      yes (required)" in r.stdout
+
+
+def without_dev_kvm(args):
+    """Run vmm in a mount namespace whose /dev has no kvm node."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare(1) to hide /dev/kvm")
+    script = 'mount -t tmpfs none /dev && exec "$0" "$@"'
+    return subprocess.run(["unshare", "--mount", "sh", "-c", script, VMM]
+                          + args, capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_probe_without_kvm_says_why():
+    r = without_dev_kvm(["probe"])
+    assert r.returncode == EXIT_SETUP, r.stdout + r.stderr
+    assert "usable:           no: /dev/kvm: No such file or directory" in r.stdout
+
+
+def test_boot_without_kvm_is_setup_error(images):
+    r = without_dev_kvm(["boot", "--kernel", images["bzImage"]])
+    assert r.returncode == EXIT_SETUP
+    assert "/dev/kvm: No such file or directory" in r.stderr
