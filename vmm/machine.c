@@ -32,7 +32,17 @@ struct machine {
 	int sample_fd; /* timerfd driving --pc-samples, or -1 */
 	struct timespec t_start, t_first_output;
 	bool seen_output;
+	/*
+	 * Console input the guest has not taken yet (its RX FIFO was full):
+	 * bytes, and INPUT_BREAK for a break, in arrival order. While it is
+	 * full, stdin is not read; the main loop keeps serving signals.
+	 */
+	uint16_t pending[4096];
+	size_t nr_pending;
 };
+
+#define INPUT_BREAK 0x100
+#define PENDING_MAX (sizeof(((struct machine *)0)->pending) / sizeof(uint16_t))
 
 int machine_cmdline(const struct machine_config *cfg, bool pvm_host, char *buf,
 		    size_t len)
@@ -167,7 +177,7 @@ static void machine_escape_action(struct machine *m, enum console_action act)
 		vm_request_stop(&m->vm, VM_STOP_USER);
 		break;
 	case CONSOLE_BREAK:
-		uart_send_break(platform_console_uart(m->platform));
+		m->pending[m->nr_pending++] = INPUT_BREAK;
 		break;
 	case CONSOLE_HELP:
 		if (write(STDERR_FILENO, console_escape_help,
@@ -179,25 +189,45 @@ static void machine_escape_action(struct machine *m, enum console_action act)
 	}
 }
 
-/* Feed input bytes to COM1, waiting for FIFO room rather than dropping. */
+/* Hand queued input to COM1 in order, as far as its FIFO has room. */
+static void machine_flush_input(struct machine *m)
+{
+	struct uart *uart = platform_console_uart(m->platform);
+	size_t done = 0;
+
+	while (done < m->nr_pending) {
+		uint16_t item = m->pending[done];
+		uint8_t byte = (uint8_t)item;
+
+		if (item == INPUT_BREAK) {
+			if (!uart_rx_space(uart))
+				break;
+			uart_send_break(uart);
+		} else if (!uart_receive(uart, &byte, 1)) {
+			break;
+		}
+		done++;
+	}
+	memmove(m->pending, m->pending + done,
+		(m->nr_pending - done) * sizeof(m->pending[0]));
+	m->nr_pending -= done;
+}
+
+/* Escapes act at once; guest bytes queue behind earlier input. */
 static void machine_input(struct machine *m, const uint8_t *buf, size_t n,
 			  struct console_escape *esc)
 {
-	struct uart *uart = platform_console_uart(m->platform);
-
-	for (size_t i = 0; i < n && !atomic_load(&m->vm.stopping); i++) {
+	for (size_t i = 0; i < n; i++) {
 		uint8_t out;
 		enum console_action act =
 			console_escape_feed(esc, buf[i], &out);
 
-		if (act != CONSOLE_PASS) {
+		if (act == CONSOLE_PASS)
+			m->pending[m->nr_pending++] = out;
+		else
 			machine_escape_action(m, act);
-			continue;
-		}
-		while (!uart_receive(uart, &out, 1) &&
-		       !atomic_load(&m->vm.stopping))
-			usleep(1000);
 	}
+	machine_flush_input(m);
 }
 
 static void machine_signal(struct machine *m)
@@ -235,11 +265,13 @@ static void machine_sample_tick(struct machine *m)
 		vcpus_request_pc_sample(&m->vm);
 }
 
+/* Read no more than the pending queue can take, so nothing is dropped. */
 static void machine_stdin(struct machine *m, struct pollfd *pfd,
 			  struct console_escape *esc)
 {
 	uint8_t buf[256];
-	ssize_t n = read(pfd->fd, buf, sizeof(buf));
+	size_t room = PENDING_MAX - m->nr_pending;
+	ssize_t n = read(pfd->fd, buf, room < sizeof(buf) ? room : sizeof(buf));
 
 	if (n > 0)
 		machine_input(m, buf, (size_t)n, esc);
@@ -250,15 +282,18 @@ static void machine_stdin(struct machine *m, struct pollfd *pfd,
 static void machine_loop(struct machine *m)
 {
 	struct console_escape esc = { 0 };
+	int in_fd = console_input_fd(m->con);
 	struct pollfd pfd[4] = {
 		{ .fd = m->vm.stop_fd, .events = POLLIN },
 		{ .fd = m->sig_fd, .events = POLLIN },
 		{ .fd = m->sample_fd, .events = POLLIN },
-		{ .fd = console_input_fd(m->con), .events = POLLIN },
+		{ .fd = in_fd, .events = POLLIN },
 	};
 
 	while (!atomic_load(&m->vm.stopping)) {
-		if (poll(pfd, 4, -1) < 0) {
+		/* A full queue pauses stdin; pending input is retried often. */
+		pfd[3].events = m->nr_pending < PENDING_MAX ? POLLIN : 0;
+		if (poll(pfd, 4, m->nr_pending ? 10 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -269,6 +304,8 @@ static void machine_loop(struct machine *m)
 			machine_signal(m);
 		if (pfd[2].revents & POLLIN)
 			machine_sample_tick(m);
+		if (m->nr_pending)
+			machine_flush_input(m);
 		if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR))
 			machine_stdin(m, &pfd[3], &esc);
 	}

@@ -58,3 +58,15 @@ def test_terminal_restored_after_raw_mode(images):
         os.close(slave)
     assert rc == EXIT_STOPPED
     assert after == before
+
+
+def test_escape_works_behind_input_the_guest_has_not_read(images):
+    # Early in boot nothing reads the UART: typed input queues in the VMM
+    # (never dropped), and the escape key must still get through at once.
+    b = Boot(boot_args(images), timeout=60)
+    b.send(b"a" * 3000)
+    time.sleep(1)
+    b.send(b"\x01x")
+    rc = b.finish()
+    assert rc == EXIT_STOPPED, b.stderr
+    assert "stopping the guest (Ctrl-A x)" in b.stderr
