@@ -59,13 +59,17 @@ int machine_cmdline(const struct machine_config *cfg, bool pvm_host, char *buf,
 	return n < 0 || (size_t)n >= len ? -E2BIG : 0;
 }
 
+static double ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1e3 + (b->tv_nsec - a->tv_nsec) / 1e6;
+}
+
 static double elapsed_ms(const struct timespec *from)
 {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - from->tv_sec) * 1e3 +
-	       (now.tv_nsec - from->tv_nsec) / 1e6;
+	return ms_between(from, &now);
 }
 
 static void machine_on_line(void *opaque, const char *line)
@@ -327,14 +331,12 @@ static void machine_print_stats(struct machine *m)
 {
 	struct vm *vm = &m->vm;
 
-	log_info("ran for %.0f ms; first guest output after %.0f ms",
-		 elapsed_ms(&m->t_start),
-		 m->seen_output ?
-			 (m->t_first_output.tv_sec - m->t_start.tv_sec) * 1e3 +
-				 (m->t_first_output.tv_nsec -
-				  m->t_start.tv_nsec) /
-					 1e6 :
-			 -1.0);
+	log_info("ran for %.0f ms", elapsed_ms(&m->t_start));
+	if (m->seen_output)
+		log_info("first guest output after %.0f ms",
+			 ms_between(&m->t_start, &m->t_first_output));
+	else
+		log_info("no guest output");
 	for (int i = 0; i < VM_EXIT_NR; i++) {
 		uint64_t n = atomic_load(&vm->stats.exits[i]);
 
