@@ -13,40 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tests/unit/fake_dev.h"
 #include "vmm/bus.h"
-
-/* A device that remembers its last access and reads back a pattern. */
-struct dev {
-	int id;
-	unsigned int reads, writes;
-	uint64_t off;
-	uint32_t len;
-	uint8_t data[8];
-};
-
-static void dev_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
-{
-	struct dev *d = opaque;
-
-	d->reads++;
-	d->off = off;
-	d->len = len;
-	for (uint32_t i = 0; i < len; i++)
-		data[i] = (uint8_t)(d->id * 16 + off + i);
-}
-
-static void dev_write(void *opaque, uint64_t off, const uint8_t *data,
-		      uint32_t len)
-{
-	struct dev *d = opaque;
-
-	d->writes++;
-	d->off = off;
-	d->len = len;
-	memcpy(d->data, data, len < sizeof(d->data) ? len : sizeof(d->data));
-}
-
-static const struct bus_ops dev_ops = { .read = dev_read, .write = dev_write };
 
 static int bus_setup(void **state)
 {
@@ -88,13 +56,13 @@ static void unquiet(void)
 	close(saved_stderr);
 }
 
-static int reg(struct bus *bus, uint64_t base, uint64_t len, struct dev *d)
+static int reg(struct bus *bus, uint64_t base, uint64_t len, struct fake_dev *d)
 {
-	return bus_register(bus, base, len, &dev_ops, d, "dev");
+	return bus_register(bus, base, len, &fake_dev_ops, d, "dev");
 }
 
 static int reg_quiet(struct bus *bus, uint64_t base, uint64_t len,
-		     struct dev *d)
+		     struct fake_dev *d)
 {
 	int ret;
 
@@ -107,7 +75,7 @@ static int reg_quiet(struct bus *bus, uint64_t base, uint64_t len,
 static void test_dispatch_offsets(void **state)
 {
 	struct bus *bus = *state;
-	struct dev uart = { .id = 1 };
+	struct fake_dev uart = { .id = 1 };
 	uint8_t buf[4] = { 0 };
 	uint8_t val = 0x41;
 
@@ -133,7 +101,7 @@ static void test_dispatch_offsets(void **state)
 static void test_overlap_refused(void **state)
 {
 	struct bus *bus = *state;
-	struct dev a = { .id = 1 }, b = { .id = 2 };
+	struct fake_dev a = { .id = 1 }, b = { .id = 2 };
 
 	assert_int_equal(reg(bus, 0x100, 0x10, &a), 0);
 	assert_int_equal(reg_quiet(bus, 0x100, 0x10, &b), -EEXIST);
@@ -156,7 +124,7 @@ static void test_overlap_refused(void **state)
 static void test_register_invalid(void **state)
 {
 	struct bus *bus = *state;
-	struct dev a = { 0 };
+	struct fake_dev a = { 0 };
 
 	assert_int_equal(reg(bus, 0x100, 0, &a), -EINVAL);
 	assert_int_equal(reg(bus, UINT64_MAX - 3, 8, &a), -EINVAL);
@@ -167,7 +135,7 @@ static void test_register_invalid(void **state)
 static void test_unclaimed(void **state)
 {
 	struct bus *bus = *state;
-	struct dev a = { .id = 1 };
+	struct fake_dev a = { .id = 1 };
 	uint8_t buf[4] = { 1, 2, 3, 4 };
 
 	assert_int_equal(reg(bus, 0x100, 0x10, &a), 0);
@@ -186,7 +154,7 @@ static void test_unclaimed(void **state)
 static void test_straddle_unclaimed(void **state)
 {
 	struct bus *bus = *state;
-	struct dev a = { .id = 1 };
+	struct fake_dev a = { .id = 1 };
 	uint8_t buf[4];
 
 	assert_int_equal(reg(bus, 0x100, 0x10, &a), 0);
@@ -202,7 +170,7 @@ static void test_straddle_unclaimed(void **state)
 static void test_unregister(void **state)
 {
 	struct bus *bus = *state;
-	struct dev a = { .id = 1 }, b = { .id = 2 };
+	struct fake_dev a = { .id = 1 }, b = { .id = 2 };
 	uint8_t buf[1];
 
 	assert_int_equal(reg(bus, 0x100, 0x10, &a), 0);
@@ -225,14 +193,14 @@ static void test_unregister(void **state)
 static void test_many_out_of_order(void **state)
 {
 	struct bus *bus = *state;
-	static struct dev devs[NR_DEVS];
+	static struct fake_dev devs[NR_DEVS];
 	uint8_t buf[2];
 
 	for (int i = 0; i < NR_DEVS; i++) {
 		/* 7 is coprime to NR_DEVS: a permutation of 0..NR_DEVS-1. */
 		int k = (i * 7 + 3) % NR_DEVS;
 
-		devs[k] = (struct dev){ .id = k };
+		devs[k] = (struct fake_dev){ .id = k };
 		assert_int_equal(reg(bus, 0x1000 + 0x10 * (uint64_t)k,
 				     k % 2 ? 0x10 : 0x8, &devs[k]),
 				 0);

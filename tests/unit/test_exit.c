@@ -8,41 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/unit/fake_dev.h"
 #include "tests/unit/fake_hv.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
-struct probe_dev {
-	unsigned int reads, writes;
-	uint64_t last_off;
-	uint8_t last[8];
-};
-
-static void probe_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
-{
-	struct probe_dev *d = opaque;
-
-	d->reads++;
-	d->last_off = off;
-	memset(data, 0x5a, len);
-}
-
-static void probe_write(void *opaque, uint64_t off, const uint8_t *data,
-			uint32_t len)
-{
-	struct probe_dev *d = opaque;
-
-	d->writes++;
-	d->last_off = off;
-	memcpy(d->last, data, len < 8 ? len : 8);
-}
-
-static const struct bus_ops probe_ops = { probe_read, probe_write };
-
 struct fixture {
 	struct vm vm;
 	struct vcpu vcpu;
-	struct probe_dev pio_dev, mmio_dev;
+	struct fake_dev pio_dev, mmio_dev;
 };
 
 static int setup(void **state)
@@ -53,11 +27,11 @@ static int setup(void **state)
 	fake_hv_reset();
 	assert_int_equal(vm_init(&f.vm, 64 << 20), 0);
 	f.vcpu.vm = &f.vm;
-	assert_int_equal(bus_register(&f.vm.pio, 0x3f8, 8, &probe_ops,
+	assert_int_equal(bus_register(&f.vm.pio, 0x3f8, 8, &fake_dev_ops,
 				      &f.pio_dev, "probe"),
 			 0);
 	assert_int_equal(bus_register(&f.vm.mmio, 0xd0000000, 0x1000,
-				      &probe_ops, &f.mmio_dev, "probe"),
+				      &fake_dev_ops, &f.mmio_dev, "probe"),
 			 0);
 	*state = &f;
 	return 0;
@@ -93,8 +67,8 @@ static void test_pio_write_reaches_device_with_offset(void **state)
 
 	assert_int_equal(vcpu_handle_exit(&f->vcpu, &e), VCPU_CONTINUE);
 	assert_int_equal(f->pio_dev.writes, 1);
-	assert_int_equal(f->pio_dev.last_off, 5);
-	assert_int_equal(f->pio_dev.last[0], 'A');
+	assert_int_equal(f->pio_dev.off, 5);
+	assert_int_equal(f->pio_dev.data[0], 'A');
 }
 
 static void test_string_pio_dispatches_every_item(void **state)
@@ -105,8 +79,8 @@ static void test_string_pio_dispatches_every_item(void **state)
 
 	vcpu_handle_exit(&f->vcpu, &e);
 	assert_int_equal(f->pio_dev.writes, 3);
-	assert_int_equal(f->pio_dev.last[0], 5);
-	assert_int_equal(f->pio_dev.last[1], 6);
+	assert_int_equal(f->pio_dev.data[0], 5);
+	assert_int_equal(f->pio_dev.data[1], 6);
 }
 
 static void test_pio_read_fills_data(void **state)
@@ -117,7 +91,7 @@ static void test_pio_read_fills_data(void **state)
 
 	vcpu_handle_exit(&f->vcpu, &e);
 	assert_int_equal(f->pio_dev.reads, 1);
-	assert_int_equal(data[3], 0x5a);
+	assert_int_equal(data[3], 3); /* id 0, offset 0, byte 3 */
 }
 
 static void test_unclaimed_read_is_all_ones(void **state)
@@ -140,7 +114,7 @@ static void test_mmio_goes_to_mmio_bus(void **state)
 
 	vcpu_handle_exit(&f->vcpu, &e);
 	assert_int_equal(f->mmio_dev.writes, 1);
-	assert_int_equal(f->mmio_dev.last_off, 0x10);
+	assert_int_equal(f->mmio_dev.off, 0x10);
 	assert_int_equal(f->pio_dev.writes, 0);
 }
 
