@@ -10,7 +10,10 @@
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
-/* Start-up handshake: every vCPU exists before any of them runs. */
+/*
+ * Start-up handshake: every vCPU exists before any of them runs. File-wide
+ * state, as vmm runs one VM per process.
+ */
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t start_cond = PTHREAD_COND_INITIALIZER;
 static unsigned int nr_ready;
