@@ -344,6 +344,13 @@ static void machine_print_stats(struct machine *m)
 			log_info("exits %-10s %llu", vm_exit_name(i),
 				 (unsigned long long)n);
 	}
+	for (int i = 0; i < VM_STATS_IRQS; i++) {
+		uint64_t n = atomic_load(&vm->stats.irq_raised[i]);
+
+		if (n)
+			log_info("irq %-2d raised %llu times by devices", i,
+				 (unsigned long long)n);
+	}
 	log_info("unclaimed accesses: port I/O %llu, MMIO %llu",
 		 (unsigned long long)vm->pio.unclaimed,
 		 (unsigned long long)vm->mmio.unclaimed);

@@ -176,8 +176,12 @@ void vm_guest_reset(struct vm *vm)
 static int vm_isa_irq_set(void *opaque, unsigned int irq, bool level)
 {
 	struct vm *vm = opaque;
+	int ret = vm->irq_line ? vm->irq_line(vm, irq, level) : -ENODEV;
 
-	return vm->irq_line ? vm->irq_line(vm, irq, level) : -ENODEV;
+	if (!ret && level && irq < VM_STATS_IRQS)
+		atomic_fetch_add_explicit(&vm->stats.irq_raised[irq], 1,
+					  memory_order_relaxed);
+	return ret;
 }
 
 struct irq_pin vm_isa_irq(struct vm *vm, unsigned int irq)

@@ -43,8 +43,11 @@ struct e820_entry {
 	uint32_t type;
 } __attribute__((packed));
 
+#define VM_STATS_IRQS 24
+
 struct vm_stats {
 	_Atomic uint64_t exits[VM_EXIT_NR];
+	_Atomic uint64_t irq_raised[VM_STATS_IRQS]; /* rising edges we drove */
 };
 
 struct vm {

@@ -76,6 +76,35 @@ static void test_i8042_reset_after_panic_is_panic(void **state)
 	vm_destroy(&vm);
 }
 
+static unsigned int last_irq;
+static bool last_level;
+
+static int record_irq_line(struct vm *vm, unsigned int irq, bool level)
+{
+	last_irq = irq;
+	last_level = level;
+	return 0;
+}
+
+static void test_isa_irq_pin_drives_line_and_counts_edges(void **state)
+{
+	struct vm vm;
+	struct irq_pin pin;
+
+	assert_int_equal(vm_init(&vm, 32 << 20), 0);
+	assert_int_equal(irq_pin_set(&(struct irq_pin){ 0 }, true), 0);
+	pin = vm_isa_irq(&vm, 4);
+	assert_int_equal(irq_pin_set(&pin, true), -ENODEV); /* no backend */
+	vm.irq_line = record_irq_line;
+	assert_int_equal(irq_pin_set(&pin, true), 0);
+	assert_int_equal(last_irq, 4);
+	assert_true(last_level);
+	assert_int_equal(irq_pin_set(&pin, false), 0);
+	assert_false(last_level);
+	assert_int_equal(atomic_load(&vm.stats.irq_raised[4]), 1);
+	vm_destroy(&vm);
+}
+
 static time_t fixed_clock(void)
 {
 	return 1764097445; /* 2025-11-25 19:04:05 UTC, a Tuesday */
@@ -191,6 +220,7 @@ int main(void)
 		cmocka_unit_test(test_i8042_self_test_and_ctr),
 		cmocka_unit_test(test_i8042_reset_pulse_reboots),
 		cmocka_unit_test(test_i8042_reset_after_panic_is_panic),
+		cmocka_unit_test(test_isa_irq_pin_drives_line_and_counts_edges),
 		cmocka_unit_test(test_cmos_time_is_bcd_host_time),
 		cmocka_unit_test(test_cmos_memory_and_size),
 		cmocka_unit_test(test_cmdline_default_quirks_append),
