@@ -37,10 +37,7 @@ static int kvm_open_checked(void)
 	if (fd < 0) {
 		int err = errno;
 
-		log_err("/dev/kvm: %s%s", strerror(err),
-			err == ENOENT ? " (KVM is not available on this host)" :
-			err == EACCES ? " (add your user to the kvm group)" :
-					"");
+		log_err("/dev/kvm: %s%s", strerror(err), kvm_open_hint(err));
 		return -err;
 	}
 	if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {

@@ -32,6 +32,9 @@ struct hv_vcpu {
 int kvm_ioctl(int fd, unsigned long req, void *arg, const char *name);
 #define KVM_IOCTL(fd, req, arg) kvm_ioctl(fd, req, arg, #req)
 
+/* Why opening /dev/kvm failed with @err, in words ("" if no hint). */
+const char *kvm_open_hint(int err);
+
 /* Architecture part of VM creation (irqchip, timers, special pages). */
 int kvm_arch_vm_init(struct hv_vm *hv);
 /* Architecture part of vCPU creation (CPUID, MSRs, LAPIC). */

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "kvm/kvm_internal.h"
 #include "vmm/hv.h"
 
 /* The PVM flavour of KVM (nested, kernel mode emulated) is a module. */
@@ -38,15 +39,22 @@ static const struct {
 	{ "read-only memory", KVM_CAP_READONLY_MEM, false },
 };
 
+const char *kvm_open_hint(int err)
+{
+	switch (err) {
+	case ENOENT:
+		return " (no KVM on this host: load kvm_intel or kvm_amd, or enable nested virtualisation)";
+	case EACCES:
+		return " (add your user to the kvm group)";
+	default:
+		return "";
+	}
+}
+
 static void probe_reason(struct hv_probe *out, int err)
 {
-	snprintf(
-		out->reason, sizeof(out->reason), "/dev/kvm: %s%s",
-		strerror(err),
-		err == ENOENT ?
-			" (no KVM on this host: load kvm_intel or kvm_amd, or enable nested virtualisation)" :
-		err == EACCES ? " (add your user to the kvm group)" :
-				"");
+	snprintf(out->reason, sizeof(out->reason), "/dev/kvm: %s%s",
+		 strerror(err), kvm_open_hint(err));
 }
 
 static void probe_caps_of(int fd, struct hv_probe *out)

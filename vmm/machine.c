@@ -318,13 +318,20 @@ static void machine_loop(struct machine *m)
 static void machine_write_samples(struct machine *m)
 {
 	FILE *f = fopen(m->cfg->pc_samples, "w");
+	int ret;
 
-	if (!f || vcpus_write_pc_samples(&m->vm, f) || fclose(f)) {
+	if (!f) {
 		log_err("pc samples %s: %s", m->cfg->pc_samples,
 			strerror(errno));
-		if (f)
-			fclose(f);
+		return;
 	}
+	ret = vcpus_write_pc_samples(&m->vm, f);
+	/* fclose() exactly once, and its error counts too (a full disk). */
+	if (fclose(f) && !ret)
+		ret = -errno;
+	if (ret)
+		log_err("pc samples %s: %s", m->cfg->pc_samples,
+			strerror(-ret));
 }
 
 static void machine_print_stats(struct machine *m)

@@ -251,14 +251,10 @@ void vcpus_free(struct vm *vm)
 
 void vcpus_request_pc_sample(struct vm *vm)
 {
-	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
-		struct vcpu *vcpu = vm->vcpus[i];
-
-		if (vcpu && vcpu->hv) {
-			atomic_store(&vcpu->sample, true);
-			hv_vcpu_kick(vcpu->hv);
-		}
-	}
+	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i])
+			atomic_store(&vm->vcpus[i]->sample, true);
+	vcpus_kick_all(vm);
 }
 
 int vcpus_write_pc_samples(struct vm *vm, FILE *f)
