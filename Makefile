@@ -20,7 +20,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -I. -D_GNU_SOURCE -DVMM_VERSION='"$(VERSION)"' \
 	-MMD -MP -pthread -fno-strict-aliasing
-LDLIBS += -pthread -lz
+LDLIBS += -pthread -lz -lelf
 
 ifeq ($(V),1)
 Q :=
@@ -31,8 +31,10 @@ endif
 # Backend-neutral core, then what the architecture and hypervisor add.
 SRCS_core := vmm/log.c vmm/bus.c vmm/vm.c vmm/vcpu.c vmm/exit.c \
 	vmm/i8042.c vmm/cmos.c vmm/platform_x86_64.c vmm/machine.c vmm/parse.c \
-	boot/boot.c boot/x86_64.c boot/bzimage.c \
+	boot/boot.c boot/x86_64.c boot/bzimage.c boot/zeropage.c boot/gzip.c \
+	boot/elf.c boot/elf_linux64.c boot/pvh.c boot/raw.c boot/kernel.c \
 	serial/uart16550.c serial/console.c
+SRCS_core += boot/acpi.c boot/mptable.c boot/x86_tables.c vmm/acpi_pm.c
 SRCS_kvm := kvm/kvm.c kvm/probe.c
 SRCS_kvm_x86_64 := kvm/kvm_x86_64.c
 SRCS_hv := $(SRCS_$(HV)) $(SRCS_$(HV)_$(ARCH))

@@ -45,11 +45,27 @@ enum {
 	OPT_NO_QUIRKS,
 	OPT_STATS,
 	OPT_PC_SAMPLES,
+	OPT_FORMAT,
+	OPT_LOAD_ADDR,
+	OPT_ENTRY,
 };
 
+/* ACPI MADT and MP table entries hold 8-bit APIC ids; one is the IOAPIC. */
+#define MAX_CPUS 254
+
 static const struct argp_option boot_options[] = {
-	{ "kernel", 'k', "FILE", 0, "Kernel image to boot (bzImage)", 0 },
-	{ "initrd", 'i', "FILE", 0, "Initial ramdisk (cpio archive)", 0 },
+	{ "kernel", 'k', "FILE", 0,
+	  "Kernel to boot: bzImage, vmlinux (PVH or 64-bit ELF), raw binary; gzip-compressed is fine",
+	  0 },
+	{ "initrd", 'i', "FILE", 0,
+	  "Initial ramdisk (cpio archive, gzip inflated by the VMM)", 0 },
+	{ "kernel-format", OPT_FORMAT, "FMT", 0,
+	  "auto (default: by content), bzimage, pvh, elf or raw", 0 },
+	{ "load-addr", OPT_LOAD_ADDR, "ADDR", 0,
+	  "Raw images: guest-physical load address (default 0x100000)", 0 },
+	{ "entry", OPT_ENTRY, "ADDR", 0,
+	  "Raw images: entry point, entered in 64-bit mode with the low 4 GiB identity-mapped (default: the load address)",
+	  0 },
 	{ "cmdline", 'c', "STRING", 0,
 	  "Kernel command line, replacing the default (" MACHINE_DEFAULT_CMDLINE
 	  ")",
@@ -58,7 +74,8 @@ static const struct argp_option boot_options[] = {
 	{ "memory", 'm', "SIZE", 0,
 	  "Guest RAM, e.g. 512M or 2G; a bare number is MiB (default 256M)",
 	  0 },
-	{ "cpus", OPT_CPUS, "N", 0, "Number of vCPUs (default 1)", 0 },
+	{ "cpus", OPT_CPUS, "N", 0,
+	  "Number of vCPUs, 1-254 and at most KVM's limit (default 1)", 0 },
 	{ "console", OPT_CONSOLE, "WHERE", 0,
 	  "Guest console: stdio (default), file:PATH or none", 0 },
 	{ "no-host-quirks", OPT_NO_QUIRKS, NULL, 0,
@@ -112,11 +129,25 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 				arg);
 		break;
 	case OPT_CPUS:
-		if (parse_uint(arg, 1, 1, &cfg->cpus))
+		if (parse_uint(arg, 1, MAX_CPUS, &cfg->cpus))
+			return usage_error(
+				state, "invalid --cpus '%s' (1 to %d)", arg,
+				MAX_CPUS);
+		break;
+	case OPT_FORMAT:
+		if (kernel_format_parse(arg, &cfg->kernel_format))
 			return usage_error(
 				state,
-				"invalid --cpus '%s': only 1 vCPU is supported so far",
+				"invalid --kernel-format '%s' (auto, bzimage, pvh, elf or raw)",
 				arg);
+		break;
+	case OPT_LOAD_ADDR:
+	case OPT_ENTRY:
+		if (parse_addr(arg, key == OPT_ENTRY ? &cfg->entry :
+						       &cfg->load_addr))
+			return usage_error(state,
+					   "invalid address '%s' (e.g. 0x100000)",
+					   arg);
 		break;
 	case OPT_CONSOLE:
 		if (console_parse(arg, &cfg->console))
@@ -146,6 +177,11 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!cfg->kernel)
 			argp_error(state, "--kernel is required");
+		if ((cfg->load_addr || cfg->entry) &&
+		    cfg->kernel_format != KERNEL_AUTO &&
+		    cfg->kernel_format != KERNEL_RAW)
+			argp_error(state,
+				   "--load-addr and --entry are for raw images");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vmm/log.h"
+#include "vmm/vm.h"
 
 /* Open @path and learn its size; only non-empty regular files qualify. */
 static int boot_open(const char *path, const char *what, size_t *size)
@@ -112,4 +113,18 @@ void boot_free_file(struct boot_image *img)
 	free(img->data);
 	img->data = NULL;
 	img->size = 0;
+}
+
+int boot_copy(struct vm *vm, uint64_t gpa, const void *src, uint64_t len,
+	      const char *what)
+{
+	void *dst = vm_gpa_to_hva(vm, gpa, len);
+
+	if (!dst) {
+		log_err("boot: %s (0x%llx bytes at 0x%llx) is not guest RAM",
+			what, (unsigned long long)len, (unsigned long long)gpa);
+		return -EFAULT;
+	}
+	memcpy(dst, src, len);
+	return 0;
 }

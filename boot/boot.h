@@ -24,12 +24,26 @@ int boot_read_file(const char *path, const char *what, struct boot_image *out);
 /* Free what boot_read_file() allocated. */
 void boot_free_file(struct boot_image *img);
 
-/* The state of the boot vCPU: 64-bit long mode, flat segments. */
+/* How the boot vCPU starts: which CPU mode the entry point expects. */
+enum boot_mode {
+	BOOT_MODE_LONG, /* 64-bit, paging on (identity map at cr3) */
+	BOOT_MODE_PROT32, /* 32-bit protected mode, paging off (PVH) */
+};
+
+/* The state of the boot vCPU: flat segments, the registers below. */
 struct boot_entry {
-	uint64_t rip, rsi, rsp;
+	enum boot_mode mode;
+	uint64_t rip, rsi, rsp, rbx;
 	uint64_t cr3;
 	uint64_t gdt_base;
 	uint16_t gdt_limit;
+};
+
+/* What a loader needs besides the images: from the platform and the CLI. */
+struct boot_params {
+	const char *cmdline;
+	uint64_t rsdp; /* guest address of the ACPI RSDP, 0 if none */
+	uint64_t load_addr, entry; /* raw images only; entry 0 = load_addr */
 };
 
 /*
@@ -38,7 +52,25 @@ struct boot_entry {
  */
 int x86_setup_long_mode(struct vm *vm, struct boot_entry *entry);
 
-/* Selectors in the GDT that x86_setup_long_mode() writes. */
+/*
+ * Write only the flat GDT (PVH: paging stays off); fills the gdt fields.
+ */
+int x86_setup_gdt(struct vm *vm, struct boot_entry *entry);
+
+/*
+ * Choose where an initrd of @size bytes goes: page-aligned, as high as
+ * possible below min(@addr_max + 1, low RAM top), not below @floor (the end
+ * of the kernel). -ENOMEM (logged, naming @path) if it does not fit.
+ */
+int x86_place_initrd(const struct vm *vm, const char *path, uint64_t size,
+		     uint64_t addr_max, uint64_t floor, uint64_t *addr);
+
+/* Copy @len bytes to guest @gpa through the checked translation; logged. */
+int boot_copy(struct vm *vm, uint64_t gpa, const void *src, uint64_t len,
+	      const char *what);
+
+/* Selectors in the GDT that x86_setup_gdt() writes. */
+#define BOOT_GDT_CODE32 0x08
 #define BOOT_GDT_CODE64 0x10
 #define BOOT_GDT_DATA 0x18
 

@@ -13,69 +13,22 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "boot/zeropage.h"
 #include "vmm/le.h"
 #include "vmm/layout_x86_64.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
-/* Setup header fields: offsets in the file and in boot_params alike. */
-#define HDR_START 0x1f1 /* first byte of the setup header */
-#define HDR_SETUP_SECTS 0x1f1 /* u8, 0 means 4 */
-#define HDR_SYSSIZE 0x1f4 /* u32, protected-mode size in 16-byte units */
-#define HDR_BOOT_FLAG 0x1fe /* u16, 0xaa55 */
-#define HDR_JUMP 0x200 /* jmp short; its offset byte ends the header */
-#define HDR_MAGIC 0x202 /* "HdrS" */
-#define HDR_VERSION 0x206 /* u16 */
-#define HDR_TYPE_OF_LOADER 0x210 /* u8 */
-#define HDR_LOADFLAGS 0x211 /* u8 */
-#define HDR_CODE32_START 0x214 /* u32 */
-#define HDR_RAMDISK_IMAGE 0x218 /* u32 */
-#define HDR_RAMDISK_SIZE 0x21c /* u32 */
-#define HDR_HEAP_END_PTR 0x224 /* u16 */
-#define HDR_CMD_LINE_PTR 0x228 /* u32 */
-#define HDR_INITRD_ADDR_MAX 0x22c /* u32, highest byte the initrd may use */
-#define HDR_KERNEL_ALIGNMENT 0x230 /* u32 */
-#define HDR_RELOCATABLE 0x234 /* u8 */
-#define HDR_XLOADFLAGS 0x236 /* u16 */
-#define HDR_CMDLINE_SIZE 0x238 /* u32 */
-#define HDR_SETUP_DATA 0x250 /* u64 */
-#define HDR_PREF_ADDRESS 0x258 /* u64 */
-#define HDR_INIT_SIZE 0x260 /* u32 */
 /*
  * The file must hold the header up to the end of init_size, the last field
  * we read (2.10+). Real images are much longer: setup is >= 5 sectors.
  */
 #define HDR_MIN_END 0x264
 
-/* boot_params fields outside the setup header. */
-#define BP_EXT_RAMDISK_IMAGE 0x0c0 /* u32, bits 32..63 of ramdisk_image */
-#define BP_EXT_RAMDISK_SIZE 0x0c4
-#define BP_EXT_CMD_LINE_PTR 0x0c8
-#define BP_E820_ENTRIES 0x1e8 /* u8 */
-#define BP_EDD_MBR_SIG_BUFFER 0x290 /* fixed ABI: the header ends before */
-#define BP_E820_TABLE 0x2d0
-#define BP_E820_MAX 128
-#define BP_SIZE 4096
-
-#define BOOT_FLAG 0xaa55
-#define HDR_MAGIC_VALUE "HdrS"
-#define LOADED_HIGH 0x01
-#define CAN_USE_HEAP 0x80
-#define XLF_KERNEL_64 0x0001
-#define LOADER_UNDEFINED 0xff /* type_of_loader: no assigned loader id */
-#define HEAP_END 0xfe00 /* only read by real-mode setup, which we skip */
 #define ENTRY_64 0x200 /* startup_64, fixed ABI */
 #define SECTOR 512
-#define PAGE_SIZE 4096ULL
 #define MIB (1ULL << 20)
 
-/*
- * The kernel sets its own stack before its first push (startup_64 loads
- * rsp from its relocated boot stack), so this is only a safety net: a
- * 16-byte aligned top in the free page between the zero page (0x7000) and
- * the PML4 (0x9000), always RAM and used by nothing else in the layout.
- */
-#define BOOT_STACK_TOP 0x8ff0ULL
 
 static unsigned long long mib_up(uint64_t bytes)
 {
@@ -303,45 +256,6 @@ static int bz_check_cmdline(const struct boot_image *img,
 	return 0;
 }
 
-/*
- * Put the initrd page-aligned as high as the kernel allows, so it stays out
- * of the way of the kernel's early allocations above its image.
- */
-static int bz_place_initrd(const struct vm *vm, const struct boot_image *initrd,
-			   const struct bzimage_info *info,
-			   const struct bz_place *place, uint64_t *addr)
-{
-	uint64_t top = (uint64_t)info->initrd_addr_max + 1;
-	uint64_t floor = (place->end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-
-	if (top > vm_low_ram_top(vm))
-		top = vm_low_ram_top(vm);
-	if (initrd->size <= top &&
-	    ((top - initrd->size) & ~(PAGE_SIZE - 1)) >= floor) {
-		*addr = (top - initrd->size) & ~(PAGE_SIZE - 1);
-		return 0;
-	}
-	log_err("initrd %s (%llu MiB) does not fit below 0x%llx above the kernel (ends at 0x%llx)",
-		initrd->path, mib_up(initrd->size), (unsigned long long)top,
-		(unsigned long long)floor);
-	return -ENOMEM;
-}
-
-/* Copy @len bytes to guest @gpa through the checked translation. */
-static int bz_copy(struct vm *vm, uint64_t gpa, const void *src, uint64_t len,
-		   const char *what)
-{
-	void *dst = vm_gpa_to_hva(vm, gpa, len);
-
-	if (!dst) {
-		log_err("boot: %s (0x%llx bytes at 0x%llx) is not guest RAM",
-			what, (unsigned long long)len, (unsigned long long)gpa);
-		return -EFAULT;
-	}
-	memcpy(dst, src, len);
-	return 0;
-}
-
 /* The setup header as the kernel wrote it, so it can read its own fields. */
 static void bz_copy_header(uint8_t *zp, const struct boot_image *kernel)
 {
@@ -359,48 +273,18 @@ static void bz_copy_header(uint8_t *zp, const struct boot_image *kernel)
 	memcpy(zp + HDR_START, kernel->data + HDR_START, end - HDR_START);
 }
 
-static int bz_fill_e820(const struct vm *vm, uint8_t *zp)
-{
-	struct e820_entry map[BP_E820_MAX];
-	int n = vm_e820(vm, map, BP_E820_MAX);
-
-	if (n < 0) {
-		log_err("boot: E820 map does not fit the zero page");
-		return n;
-	}
-	memcpy(zp + BP_E820_TABLE, map, (size_t)n * sizeof(map[0]));
-	zp[BP_E820_ENTRIES] = (uint8_t)n;
-	return 0;
-}
-
 /* boot_params at LAYOUT_ZERO_PAGE, as real-mode setup would leave it. */
 static int bz_write_zero_page(struct vm *vm, const struct boot_image *kernel,
 			      const struct bz_place *place,
-			      uint64_t initrd_addr, uint64_t initrd_size)
+			      const struct zeropage_info *zi)
 {
-	uint8_t *zp = vm_gpa_to_hva(vm, LAYOUT_ZERO_PAGE, BP_SIZE);
+	uint8_t *zp = zeropage_get(vm);
 
-	if (!zp) {
-		log_err("boot: zero page at 0x%llx is not guest RAM",
-			(unsigned long long)LAYOUT_ZERO_PAGE);
+	if (!zp)
 		return -EFAULT;
-	}
-	memset(zp, 0, BP_SIZE);
 	bz_copy_header(zp, kernel);
-
-	zp[HDR_TYPE_OF_LOADER] = LOADER_UNDEFINED;
-	zp[HDR_LOADFLAGS] |= LOADED_HIGH | CAN_USE_HEAP;
-	put_le16(zp + HDR_HEAP_END_PTR, HEAP_END);
 	put_le32(zp + HDR_CODE32_START, (uint32_t)place->load);
-	put_le32(zp + HDR_CMD_LINE_PTR, (uint32_t)LAYOUT_CMDLINE);
-	put_le32(zp + BP_EXT_CMD_LINE_PTR, 0);
-	/* We pass no setup_data; a pointer from the file would be garbage. */
-	put_le64(zp + HDR_SETUP_DATA, 0);
-	put_le32(zp + HDR_RAMDISK_IMAGE, (uint32_t)initrd_addr);
-	put_le32(zp + HDR_RAMDISK_SIZE, (uint32_t)initrd_size);
-	put_le32(zp + BP_EXT_RAMDISK_IMAGE, 0);
-	put_le32(zp + BP_EXT_RAMDISK_SIZE, 0);
-	return bz_fill_e820(vm, zp);
+	return zeropage_fill(vm, zp, zi);
 }
 
 /* Everything that can fail on the inputs, before guest memory is touched. */
@@ -417,44 +301,46 @@ static int bz_plan(const struct vm *vm, const struct boot_image *kernel,
 		ret = bz_choose_place(vm, kernel, info, place);
 	*initrd_addr = 0;
 	if (!ret && initrd && initrd->size)
-		ret = bz_place_initrd(vm, initrd, info, place, initrd_addr);
+		ret = x86_place_initrd(vm, initrd->path, initrd->size,
+				       info->initrd_addr_max, place->end,
+				       initrd_addr);
 	return ret;
 }
 
 int bzimage_load(struct vm *vm, const struct boot_image *kernel,
-		 const struct boot_image *initrd, const char *cmdline,
+		 const struct boot_image *initrd, const struct boot_params *bp,
 		 struct boot_entry *entry)
 {
+	const char *cmdline = bp->cmdline ? bp->cmdline : "";
+	struct zeropage_info zi = { .cmdline = LAYOUT_CMDLINE,
+				    .rsdp = bp->rsdp };
 	struct bzimage_info info;
 	struct bz_place place;
-	uint64_t initrd_addr, initrd_size = 0;
 	int ret;
 
-	if (!cmdline)
-		cmdline = "";
-	ret = bz_plan(vm, kernel, initrd, cmdline, &info, &place, &initrd_addr);
+	ret = bz_plan(vm, kernel, initrd, cmdline, &info, &place,
+		      &zi.initrd_addr);
 	if (ret)
 		return ret;
-	ret = bz_copy(vm, place.load, kernel->data + info.setup_size,
-		      info.kernel_size, "kernel");
+	ret = boot_copy(vm, place.load, kernel->data + info.setup_size,
+			info.kernel_size, "kernel");
 	if (!ret)
-		ret = bz_copy(vm, LAYOUT_CMDLINE, cmdline, strlen(cmdline) + 1,
-			      "command line");
-	if (!ret && initrd_addr) {
-		initrd_size = initrd->size;
-		ret = bz_copy(vm, initrd_addr, initrd->data, initrd_size,
-			      "initrd");
+		ret = boot_copy(vm, LAYOUT_CMDLINE, cmdline, strlen(cmdline) + 1,
+				"command line");
+	if (!ret && zi.initrd_addr) {
+		zi.initrd_size = initrd->size;
+		ret = boot_copy(vm, zi.initrd_addr, initrd->data,
+				zi.initrd_size, "initrd");
 	}
 	if (!ret)
-		ret = bz_write_zero_page(vm, kernel, &place, initrd_addr,
-					 initrd_size);
+		ret = bz_write_zero_page(vm, kernel, &place, &zi);
 	if (!ret)
 		ret = x86_setup_long_mode(vm, entry);
 	if (ret)
 		return ret;
 	entry->rip = place.load + ENTRY_64;
 	entry->rsi = LAYOUT_ZERO_PAGE;
-	entry->rsp = BOOT_STACK_TOP;
+	entry->rsp = LAYOUT_BOOT_STACK;
 	log_debug(
 		"kernel %s: protocol %u.%02u, %u bytes at 0x%llx, init_size %u",
 		kernel->path, info.version >> 8, info.version & 0xff,

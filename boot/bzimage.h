@@ -39,7 +39,7 @@ int bzimage_parse(const struct boot_image *img, struct bzimage_info *info);
  * be NULL. A cmdline longer than the kernel allows is an error (-E2BIG).
  */
 int bzimage_load(struct vm *vm, const struct boot_image *kernel,
-		 const struct boot_image *initrd, const char *cmdline,
+		 const struct boot_image *initrd, const struct boot_params *bp,
 		 struct boot_entry *entry);
 
 #endif

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: MIT
-/* Long-mode boot structures: a flat GDT and a 4 GiB identity map. */
+/*
+ * x86 boot structures shared by every image format: a flat GDT, a 4 GiB
+ * identity map for long-mode entry, and initrd placement.
+ */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "boot/boot.h"
 #include "vmm/layout_x86_64.h"
+#include "vmm/le.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
@@ -18,15 +22,10 @@
 #define HUGE_2M (2ULL << 20)
 
 /* Flat 4 GiB segments, as boot.rst asks for __BOOT_CS and __BOOT_DS. */
+#define GDT_CODE32 0x00cf9b000000ffffULL /* P, DPL0, code rx, D=1, G */
 #define GDT_CODE64 0x00af9b000000ffffULL /* P, DPL0, code rx, L=1, G */
 #define GDT_DATA 0x00cf93000000ffffULL /* P, DPL0, data rw, D/B, G */
 #define GDT_ENTRIES 4
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* A zeroed guest page at @gpa, or NULL (logged) if it is not RAM. */
 static uint8_t *guest_page(struct vm *vm, uint64_t gpa, const char *what)
@@ -42,9 +41,10 @@ static uint8_t *guest_page(struct vm *vm, uint64_t gpa, const char *what)
 	return p;
 }
 
-static int setup_gdt(struct vm *vm, struct boot_entry *entry)
+int x86_setup_gdt(struct vm *vm, struct boot_entry *entry)
 {
 	uint64_t gdt[GDT_ENTRIES] = {
+		[BOOT_GDT_CODE32 / 8] = GDT_CODE32,
 		[BOOT_GDT_CODE64 / 8] = GDT_CODE64,
 		[BOOT_GDT_DATA / 8] = GDT_DATA,
 	};
@@ -92,9 +92,33 @@ static int setup_page_tables(struct vm *vm, struct boot_entry *entry)
 
 int x86_setup_long_mode(struct vm *vm, struct boot_entry *entry)
 {
-	int ret = setup_gdt(vm, entry);
+	int ret = x86_setup_gdt(vm, entry);
 
 	if (ret)
 		return ret;
+	entry->mode = BOOT_MODE_LONG;
 	return setup_page_tables(vm, entry);
+}
+
+static unsigned long long mib_up(uint64_t bytes)
+{
+	return (unsigned long long)((bytes + (1ULL << 20) - 1) >> 20);
+}
+
+int x86_place_initrd(const struct vm *vm, const char *path, uint64_t size,
+		     uint64_t addr_max, uint64_t floor, uint64_t *addr)
+{
+	uint64_t top = vm_low_ram_top(vm);
+
+	if (addr_max < top - 1)
+		top = addr_max + 1;
+	floor = (floor + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	if (size <= top && ((top - size) & ~(PAGE_SIZE - 1)) >= floor) {
+		*addr = (top - size) & ~(PAGE_SIZE - 1);
+		return 0;
+	}
+	log_err("initrd %s (%llu MiB) does not fit below 0x%llx above the kernel (ends at 0x%llx)",
+		path, mib_up(size), (unsigned long long)top,
+		(unsigned long long)floor);
+	return -ENOMEM;
 }

@@ -48,6 +48,23 @@ static int kvm_open_checked(void)
 	return fd;
 }
 
+/* KVM_CAP_MAX_VCPUS, falling back to the recommended count (API doc). */
+static int kvm_check_vcpus(int kvm_fd, unsigned int want)
+{
+	int max = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+
+	if (max <= 0)
+		max = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (max <= 0)
+		max = 4;
+	if (want > (unsigned int)max) {
+		log_err("--cpus %u: this host's KVM allows at most %d vCPUs",
+			want, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int hv_vm_create(struct vm *vm, struct hv_vm **out)
 {
 	struct hv_vm *hv = calloc(1, sizeof(*hv));
@@ -66,6 +83,11 @@ int hv_vm_create(struct vm *vm, struct hv_vm **out)
 	hv->run_size = ioctl(hv->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	hv->immediate_exit = ioctl(hv->kvm_fd, KVM_CHECK_EXTENSION,
 				   KVM_CAP_IMMEDIATE_EXIT) > 0;
+	ret = kvm_check_vcpus(hv->kvm_fd, vm->nr_vcpus);
+	if (ret) {
+		hv_vm_destroy(hv);
+		return ret;
+	}
 	hv->vm_fd = KVM_IOCTL(hv->kvm_fd, KVM_CREATE_VM, 0);
 	ret = hv->vm_fd < 0 ? hv->vm_fd : 0;
 	if (!ret && hv->run_size <= 0)

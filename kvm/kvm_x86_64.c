@@ -247,27 +247,33 @@ static struct kvm_segment seg_flat(uint16_t sel, uint8_t type, bool code64)
 	};
 }
 
-static int kvm_set_long_mode_sregs(struct hv_vcpu *vcpu,
-				   const struct boot_entry *e)
+/*
+ * Long mode (64-bit entries) or 32-bit protected mode with paging off
+ * (PVH: "CS 32-bit read/execute, DS/ES/SS read/write, base 0 limit 4G,
+ * TR a 32-bit TSS, CR0.PE set, CR0.PG clear, CR4 0, EFLAGS IF/VM clear").
+ */
+static int kvm_set_boot_sregs(struct hv_vcpu *vcpu, const struct boot_entry *e)
 {
+	bool lm = e->mode == BOOT_MODE_LONG;
 	struct kvm_sregs s;
 	int ret = KVM_IOCTL(vcpu->fd, KVM_GET_SREGS, &s);
 
 	if (ret < 0)
 		return ret;
-	s.cs = seg_flat(BOOT_GDT_CODE64, 0xb, true);
+	s.cs = lm ? seg_flat(BOOT_GDT_CODE64, 0xb, true) :
+		    seg_flat(BOOT_GDT_CODE32, 0xb, false);
 	s.ds = s.es = s.fs = s.gs = s.ss = seg_flat(BOOT_GDT_DATA, 0x3, false);
-	/* VMX insists on a usable busy TSS in long mode, even if unused. */
+	/* VMX insists on a usable busy TSS, even if unused. */
 	s.tr = (struct kvm_segment){ .limit = 0x67, .type = 0xb, .present = 1 };
 	s.ldt = (struct kvm_segment){ .type = 0x2, .unusable = 1 };
 	s.gdt.base = e->gdt_base;
 	s.gdt.limit = e->gdt_limit;
 	s.idt.base = 0;
 	s.idt.limit = 0;
-	s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_PG;
-	s.cr3 = e->cr3;
-	s.cr4 = X86_CR4_PAE;
-	s.efer = EFER_LME | EFER_LMA;
+	s.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | (lm ? X86_CR0_PG : 0);
+	s.cr3 = lm ? e->cr3 : 0;
+	s.cr4 = lm ? X86_CR4_PAE : 0;
+	s.efer = lm ? EFER_LME | EFER_LMA : 0;
 	ret = KVM_IOCTL(vcpu->fd, KVM_SET_SREGS, &s);
 	return ret < 0 ? ret : 0;
 }
@@ -279,8 +285,9 @@ int hv_vcpu_set_boot(struct hv_vcpu *vcpu, const struct boot_entry *e)
 		.rip = e->rip,
 		.rsi = e->rsi,
 		.rsp = e->rsp,
+		.rbx = e->rbx,
 	};
-	int ret = kvm_set_long_mode_sregs(vcpu, e);
+	int ret = kvm_set_boot_sregs(vcpu, e);
 
 	if (!ret)
 		ret = KVM_IOCTL(vcpu->fd, KVM_SET_REGS, &r);

@@ -12,7 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot/bzimage.h"
+#include "boot/kernel.h"
+#include "boot/x86_tables.h"
 #include "vmm/hv.h"
 #include "vmm/layout_x86_64.h"
 #include "vmm/log.h"
@@ -24,7 +25,7 @@ struct machine {
 	const struct machine_config *cfg;
 	struct vm vm;
 	bool vm_ready;
-	struct boot_image kernel, initrd;
+	struct kernel_files files;
 	struct console *con;
 	struct platform *platform;
 	struct boot_entry entry;
@@ -102,14 +103,14 @@ static int machine_irq_line(struct vm *vm, unsigned int irq, bool level)
 static int machine_load(struct machine *m, const char *cmdline)
 {
 	const struct machine_config *cfg = m->cfg;
-	struct bzimage_info info;
+	struct boot_params bp = { .cmdline = cmdline,
+				  .load_addr = cfg->load_addr,
+				  .entry = cfg->entry };
 	int ret;
 
-	ret = boot_read_file(cfg->kernel, "kernel", &m->kernel);
-	if (!ret)
-		ret = bzimage_parse(&m->kernel, &info);
-	if (!ret && cfg->initrd)
-		ret = boot_read_file(cfg->initrd, "initrd", &m->initrd);
+	/* Files first: a bad kernel is reported before RAM is allocated. */
+	ret = kernel_prepare(&m->files, cfg->kernel, cfg->initrd,
+			     cfg->kernel_format, cfg->load_addr || cfg->entry);
 	if (ret)
 		return ret;
 	ret = vm_init(&m->vm, cfg->mem_size);
@@ -121,8 +122,10 @@ static int machine_load(struct machine *m, const char *cmdline)
 	}
 	m->vm_ready = true;
 	m->vm.nr_vcpus = cfg->cpus;
-	return bzimage_load(&m->vm, &m->kernel, cfg->initrd ? &m->initrd : NULL,
-			    cmdline, &m->entry);
+	ret = x86_tables_write(&m->vm, cfg->cpus, &bp.rsdp);
+	if (!ret)
+		ret = kernel_load(&m->vm, &m->files, &bp, &m->entry);
+	return ret;
 }
 
 static int machine_devices(struct machine *m)
@@ -381,8 +384,7 @@ static void machine_teardown(struct machine *m)
 		close(m->sig_fd);
 	if (m->sample_fd >= 0)
 		close(m->sample_fd);
-	boot_free_file(&m->kernel);
-	boot_free_file(&m->initrd);
+	kernel_release(&m->files);
 }
 
 static int machine_setup(struct machine *m)

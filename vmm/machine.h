@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "boot/kernel.h"
 #include "serial/console.h"
 #include "vmm/vm.h"
 
@@ -23,6 +24,8 @@
 
 struct machine_config {
 	const char *kernel, *initrd;
+	enum kernel_format kernel_format; /* KERNEL_AUTO: by content */
+	uint64_t load_addr, entry; /* raw images; 0 = default */
 	const char *cmdline; /* NULL: MACHINE_DEFAULT_CMDLINE */
 	const char *append; /* added after the cmdline, may be NULL */
 	uint64_t mem_size;

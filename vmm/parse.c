@@ -67,3 +67,18 @@ int parse_uint(const char *s, unsigned int min, unsigned int max,
 	*out = (unsigned int)v;
 	return 0;
 }
+
+int parse_addr(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}

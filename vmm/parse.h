@@ -15,4 +15,7 @@ int parse_mem_size(const char *s, uint64_t *out);
 int parse_uint(const char *s, unsigned int min, unsigned int max,
 	       unsigned int *out);
 
+/* Parse an address: decimal or 0x-prefixed hex. Returns 0 or -EINVAL. */
+int parse_addr(const char *s, uint64_t *out);
+
 #endif

@@ -10,7 +10,8 @@ struct platform;
 
 /*
  * Create and register COM1 (0x3f8, IRQ 4, output to @sink), COM2-4 (present
- * but not wired), the i8042, the CMOS RTC and the POST/delay ports.
+ * but not wired), the i8042, the CMOS RTC, the POST/delay ports and the
+ * ACPI PM1 blocks.
  */
 int platform_create(struct vm *vm, struct uart_sink sink,
 		    struct platform **out);

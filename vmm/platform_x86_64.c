@@ -2,8 +2,10 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "vmm/acpi_pm.h"
 #include "vmm/cmos.h"
 #include "vmm/i8042.h"
+#include "vmm/layout_x86_64.h"
 #include "vmm/log.h"
 #include "vmm/platform.h"
 #include "vmm/vm.h"
@@ -30,6 +32,7 @@ struct platform {
 	struct uart *com[NR_COM];
 	struct i8042 *kbc;
 	struct cmos *rtc;
+	struct acpi_pm *pm;
 };
 
 static void null_read(void *opaque, uint64_t off, uint8_t *data, uint32_t len)
@@ -104,6 +107,21 @@ static int platform_add_legacy(struct platform *p)
 	return ret;
 }
 
+/* The PM1 blocks the FADT names: how an ACPI guest powers off. */
+static int platform_add_acpi_pm(struct platform *p)
+{
+	struct bus *pio = &p->vm->pio;
+	int ret = acpi_pm_create(p->vm, &p->pm);
+
+	if (!ret)
+		ret = bus_register(pio, LAYOUT_PM1_EVT, LAYOUT_PM1_EVT_LEN,
+				   &acpi_pm_evt_ops, p->pm, "pm1a-evt");
+	if (!ret)
+		ret = bus_register(pio, LAYOUT_PM1_CNT, LAYOUT_PM1_CNT_LEN,
+				   &acpi_pm_cnt_ops, p->pm, "pm1a-cnt");
+	return ret;
+}
+
 int platform_create(struct vm *vm, struct uart_sink sink, struct platform **out)
 {
 	struct platform *p = calloc(1, sizeof(*p));
@@ -115,6 +133,8 @@ int platform_create(struct vm *vm, struct uart_sink sink, struct platform **out)
 	ret = platform_add_uarts(p, sink);
 	if (!ret)
 		ret = platform_add_legacy(p);
+	if (!ret)
+		ret = platform_add_acpi_pm(p);
 	if (ret) {
 		log_err("cannot set up the PC platform devices: %d", ret);
 		platform_destroy(p);
@@ -132,6 +152,7 @@ void platform_destroy(struct platform *p)
 		uart_destroy(p->com[i]);
 	i8042_destroy(p->kbc);
 	cmos_destroy(p->rtc);
+	acpi_pm_destroy(p->pm);
 	free(p);
 }
 

@@ -18,6 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct boot_image initrd = { "fuzz-initrd", (uint8_t *)data,
 				     size < 4096 ? size : 4096 };
 	struct bzimage_info info;
+	struct boot_params bp = { .cmdline = "console=ttyS0" };
 	struct boot_entry entry;
 
 	if (!ready) {
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ready = true;
 	}
 	if (bzimage_parse(&img, &info) == 0)
-		bzimage_load(&vm, &img, size & 1 ? &initrd : NULL,
-			     "console=ttyS0", &entry);
+		bzimage_load(&vm, &img, size & 1 ? &initrd : NULL, &bp,
+			     &entry);
 	return 0;
 }

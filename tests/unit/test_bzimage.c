@@ -21,6 +21,7 @@
 
 #include "boot/boot.h"
 #include "boot/bzimage.h"
+#include "tests/unit/fake_capture.h"
 #include "vmm/le.h"
 #include "vmm/layout_x86_64.h"
 #include "vmm/log.h"
@@ -35,43 +36,6 @@
 #define INIT_SIZE 0x800000U
 #define CMDLINE_SIZE 255U
 #define VM_RAM (256 * MIB)
-
-/* ---- stderr capture, to check the exact error messages ---- */
-
-static char captured[4096];
-static FILE *cap_file;
-static int cap_saved = -1;
-
-static void capture_start(void)
-{
-	fflush(stderr);
-	cap_file = tmpfile();
-	assert_non_null(cap_file);
-	cap_saved = dup(2);
-	assert_true(cap_saved >= 0);
-	assert_true(dup2(fileno(cap_file), 2) >= 0);
-}
-
-static const char *capture_stop(void)
-{
-	size_t n;
-
-	fflush(stderr);
-	dup2(cap_saved, 2);
-	close(cap_saved);
-	rewind(cap_file);
-	n = fread(captured, 1, sizeof(captured) - 1, cap_file);
-	captured[n] = '\0';
-	fclose(cap_file);
-	return captured;
-}
-
-#define assert_logged(needle)                                                  \
-	do {                                                                   \
-		const char *log_ = capture_stop();                             \
-		if (!strstr(log_, (needle)))                                   \
-			fail_msg("log lacks \"%s\"; got: %s", (needle), log_); \
-	} while (0)
 
 /* ---- synthetic images ---- */
 
@@ -322,7 +286,9 @@ static uint8_t *zero_page(struct load_ctx *c)
 static int load(struct load_ctx *c, const struct boot_image *initrd,
 		const char *cmdline)
 {
-	return bzimage_load(&c->vm, &c->f.img, initrd, cmdline, &c->entry);
+	struct boot_params bp = { .cmdline = cmdline };
+
+	return bzimage_load(&c->vm, &c->f.img, initrd, &bp, &c->entry);
 }
 
 static void test_load_zero_page(void **state)
@@ -402,7 +368,8 @@ static void test_load_entry_and_tables(void **state)
 
 	gdt = gpa(c, LAYOUT_GDT, 32);
 	assert_int_equal(get_le64(gdt), 0);
-	assert_int_equal(get_le64(gdt + 8), 0);
+	assert_int_equal(get_le64(gdt + BOOT_GDT_CODE32),
+			 0x00cf9b000000ffffULL);
 	assert_int_equal(get_le64(gdt + BOOT_GDT_CODE64),
 			 0x00af9b000000ffffULL);
 	assert_int_equal(get_le64(gdt + BOOT_GDT_DATA), 0x00cf93000000ffffULL);
@@ -734,6 +701,7 @@ static void test_real_image(void **state)
 	const char *path = real_image_path();
 	struct boot_image img;
 	struct bzimage_info info;
+	struct boot_params bp = { .cmdline = "console=ttyS0" };
 	struct boot_entry entry;
 	struct vm vm;
 
@@ -749,8 +717,7 @@ static void test_real_image(void **state)
 	assert_int_equal(info.setup_size + info.kernel_size, img.size);
 
 	assert_int_equal(vm_init(&vm, VM_RAM), 0);
-	assert_int_equal(bzimage_load(&vm, &img, NULL, "console=ttyS0", &entry),
-			 0);
+	assert_int_equal(bzimage_load(&vm, &img, NULL, &bp, &entry), 0);
 	assert_int_equal(entry.rip, info.pref_address + 0x200);
 	assert_memory_equal(vm_gpa_to_hva(&vm, info.pref_address, 4096),
 			    img.data + info.setup_size, 4096);
