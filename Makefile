@@ -128,8 +128,12 @@ clean:
 FUZZ_SECONDS ?= 20
 FBUILD := $(BUILD)/fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FBUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
-FUZZ_SRCS_fuzz_bzimage := boot/bzimage.c boot/boot.c boot/x86_64.c vmm/vm.c \
+FUZZ_SRCS_boot := boot/boot.c boot/x86_64.c boot/zeropage.c vmm/vm.c \
 	vmm/bus.c vmm/log.c
+FUZZ_SRCS_fuzz_bzimage := boot/bzimage.c $(FUZZ_SRCS_boot)
+FUZZ_SRCS_fuzz_elf := boot/elf.c boot/pvh.c boot/elf_linux64.c \
+	$(FUZZ_SRCS_boot)
+FUZZ_SRCS_fuzz_gzip := boot/gzip.c $(FUZZ_SRCS_boot)
 FUZZ_SRCS_fuzz_uart := serial/uart16550.c vmm/log.c
 FUZZ_FLAGS := -std=gnu11 -I. -D_GNU_SOURCE -g -O1 -pthread \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
@@ -137,7 +141,7 @@ FUZZ_FLAGS := -std=gnu11 -I. -D_GNU_SOURCE -g -O1 -pthread \
 $(FBUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(SRCS_core)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ    $@"
-	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS_fuzz_$*) -lz
+	$(Q)clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRCS_fuzz_$*) -lz -lelf
 
 # Runs each fuzzer for FUZZ_SECONDS from a seed corpus; a crash fails.
 fuzz: $(FUZZ_TARGETS)

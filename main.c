@@ -130,9 +130,9 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_CPUS:
 		if (parse_uint(arg, 1, MAX_CPUS, &cfg->cpus))
-			return usage_error(
-				state, "invalid --cpus '%s' (1 to %d)", arg,
-				MAX_CPUS);
+			return usage_error(state,
+					   "invalid --cpus '%s' (1 to %d)", arg,
+					   MAX_CPUS);
 		break;
 	case OPT_FORMAT:
 		if (kernel_format_parse(arg, &cfg->kernel_format))
@@ -145,9 +145,9 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_ENTRY:
 		if (parse_addr(arg, key == OPT_ENTRY ? &cfg->entry :
 						       &cfg->load_addr))
-			return usage_error(state,
-					   "invalid address '%s' (e.g. 0x100000)",
-					   arg);
+			return usage_error(
+				state, "invalid address '%s' (e.g. 0x100000)",
+				arg);
 		break;
 	case OPT_CONSOLE:
 		if (console_parse(arg, &cfg->console))
@@ -180,8 +180,9 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 		if ((cfg->load_addr || cfg->entry) &&
 		    cfg->kernel_format != KERNEL_AUTO &&
 		    cfg->kernel_format != KERNEL_RAW)
-			argp_error(state,
-				   "--load-addr and --entry are for raw images");
+			argp_error(
+				state,
+				"--load-addr and --entry are for raw images");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

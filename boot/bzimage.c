@@ -29,7 +29,6 @@
 #define SECTOR 512
 #define MIB (1ULL << 20)
 
-
 static unsigned long long mib_up(uint64_t bytes)
 {
 	return (unsigned long long)((bytes + MIB - 1) / MIB);
@@ -325,8 +324,8 @@ int bzimage_load(struct vm *vm, const struct boot_image *kernel,
 	ret = boot_copy(vm, place.load, kernel->data + info.setup_size,
 			info.kernel_size, "kernel");
 	if (!ret)
-		ret = boot_copy(vm, LAYOUT_CMDLINE, cmdline, strlen(cmdline) + 1,
-				"command line");
+		ret = boot_copy(vm, LAYOUT_CMDLINE, cmdline,
+				strlen(cmdline) + 1, "command line");
 	if (!ret && zi.initrd_addr) {
 		zi.initrd_size = initrd->size;
 		ret = boot_copy(vm, zi.initrd_addr, initrd->data,

@@ -39,8 +39,9 @@ static int elf_check_ident(const struct boot_image *img)
 	if (img->size < EI_NIDENT)
 		return elf_bad(img, "truncated ELF identification");
 	if (id[EI_CLASS] == ELFCLASS32)
-		return elf_bad(img,
-			       "32-bit ELF (ELFCLASS32): only 64-bit x86_64 kernels are supported");
+		return elf_bad(
+			img,
+			"32-bit ELF (ELFCLASS32): only 64-bit x86_64 kernels are supported");
 	if (id[EI_CLASS] != ELFCLASS64)
 		return elf_bad(img, "unknown ELF class");
 	if (id[EI_DATA] != ELFDATA2LSB)
@@ -68,8 +69,9 @@ static int elf_check_ehdr(const struct boot_image *img, Elf *e, size_t *nphdr)
 		return elf_bad(img, "ELF program header table is malformed");
 	if (eh.e_phoff > img->size ||
 	    img->size - eh.e_phoff < eh.e_phnum * sizeof(Elf64_Phdr))
-		return elf_bad(img,
-			       "truncated: the program headers end beyond the file");
+		return elf_bad(
+			img,
+			"truncated: the program headers end beyond the file");
 	if (elf_getphdrnum(e, nphdr) || *nphdr == 0 || *nphdr != eh.e_phnum)
 		return elf_bad(img, "ELF file has no program headers");
 	return 0;
@@ -82,8 +84,10 @@ static int elf_add_segment(const struct boot_image *img, const GElf_Phdr *ph,
 	struct elf_segment *s;
 
 	if (ph->p_filesz > ph->p_memsz)
-		return elf_bad(img, "a segment's file size exceeds its memory size");
-	if (ph->p_offset > img->size || img->size - ph->p_offset < ph->p_filesz) {
+		return elf_bad(img,
+			       "a segment's file size exceeds its memory size");
+	if (ph->p_offset > img->size ||
+	    img->size - ph->p_offset < ph->p_filesz) {
 		log_err("kernel %s: truncated: segment at 0x%llx (0x%llx bytes at file offset 0x%llx) ends beyond the file (%zu bytes)",
 			img->path, (unsigned long long)ph->p_paddr,
 			(unsigned long long)ph->p_filesz,
@@ -116,7 +120,8 @@ static int elf_scan_notes(const struct boot_image *img, Elf *e,
 	GElf_Nhdr nh;
 
 	if (ph->p_offset > img->size || img->size - ph->p_offset < ph->p_filesz)
-		return elf_bad(img, "truncated: a note segment ends beyond the file");
+		return elf_bad(
+			img, "truncated: a note segment ends beyond the file");
 	d = elf_getdata_rawchunk(e, (int64_t)ph->p_offset, ph->p_filesz,
 				 ELF_T_NHDR);
 	if (!d)
@@ -133,8 +138,9 @@ static int elf_scan_notes(const struct boot_image *img, Elf *e,
 		} else if (nh.n_descsz == 8 && get_le64(desc) <= UINT32_MAX) {
 			k->pvh_entry = (uint32_t)get_le64(desc);
 		} else {
-			return elf_bad(img,
-				       "the PVH entry note does not hold a 32-bit address");
+			return elf_bad(
+				img,
+				"the PVH entry note does not hold a 32-bit address");
 		}
 		k->has_pvh = true;
 	}
@@ -163,8 +169,7 @@ static int elf_read_phdrs(const struct boot_image *img, Elf *e, size_t n,
 }
 
 /* Segments sorted by paddr: any overlap shows between neighbours. */
-static int elf_check_overlap(const struct boot_image *img,
-			     struct elf_kernel *k)
+static int elf_check_overlap(const struct boot_image *img, struct elf_kernel *k)
 {
 	for (unsigned int i = 0; i + 1 < k->nr_segments; i++) {
 		const struct elf_segment *a = &k->seg[i], *b = &k->seg[i + 1];

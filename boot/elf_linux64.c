@@ -45,8 +45,8 @@ static int elf_check_cmdline(const struct boot_image *img, const char *cmdline)
 
 /* Command line and initrd into RAM; fills @zi for the zero page. */
 static int elf_place_extras(struct vm *vm, const struct elf_kernel *k,
-			    const struct boot_image *initrd, const char *cmdline,
-			    struct zeropage_info *zi)
+			    const struct boot_image *initrd,
+			    const char *cmdline, struct zeropage_info *zi)
 {
 	int ret = boot_copy(vm, LAYOUT_CMDLINE, cmdline, strlen(cmdline) + 1,
 			    "command line");
@@ -54,11 +54,11 @@ static int elf_place_extras(struct vm *vm, const struct elf_kernel *k,
 	zi->cmdline = LAYOUT_CMDLINE;
 	if (ret || !initrd || !initrd->size)
 		return ret;
-	ret = x86_place_initrd(vm, initrd->path, initrd->size,
-			       SYNTH_INITRD_MAX, k->end, &zi->initrd_addr);
+	ret = x86_place_initrd(vm, initrd->path, initrd->size, SYNTH_INITRD_MAX,
+			       k->end, &zi->initrd_addr);
 	if (!ret)
-		ret = boot_copy(vm, zi->initrd_addr, initrd->data,
-				initrd->size, "initrd");
+		ret = boot_copy(vm, zi->initrd_addr, initrd->data, initrd->size,
+				"initrd");
 	zi->initrd_size = initrd->size;
 	return ret;
 }

@@ -83,9 +83,10 @@ static int gzip_run(z_stream *zs, const struct boot_image *img,
 		if (zs->avail_out == 0) {
 			ret = gzip_grow(out, cap, max);
 			if (ret == -EFBIG)
-				return gzip_error(img, what,
-						  "inflates to more than the guest can hold",
-						  ret);
+				return gzip_error(
+					img, what,
+					"inflates to more than the guest can hold",
+					ret);
 			if (ret)
 				return gzip_error(img, what,
 						  "out of memory inflating",
@@ -107,9 +108,10 @@ static int gzip_run(z_stream *zs, const struct boot_image *img,
 			continue;
 		}
 		if (zr == Z_BUF_ERROR && zs->avail_in == 0)
-			return gzip_error(img, what,
-					  "truncated gzip data (stream ends early)",
-					  -EINVAL);
+			return gzip_error(
+				img, what,
+				"truncated gzip data (stream ends early)",
+				-EINVAL);
 		if (zr != Z_OK && zr != Z_BUF_ERROR) {
 			log_err("%s %s: corrupt gzip data: %s", what, img->path,
 				zs->msg ? zs->msg : zError(zr));
@@ -128,8 +130,8 @@ static int gzip_inflate_all(z_stream *zs, const struct boot_image *img,
 			    struct boot_image *out, size_t *cap)
 {
 	if (img->size > UINT32_MAX)
-		return gzip_error(img, what, "compressed file larger than 4 GiB",
-				  -EFBIG);
+		return gzip_error(img, what,
+				  "compressed file larger than 4 GiB", -EFBIG);
 	zs->next_in = img->data;
 	zs->avail_in = (uInt)img->size;
 	zs->next_out = out->data;

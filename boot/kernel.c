@@ -43,8 +43,8 @@ const char *kernel_format_name(enum kernel_format f)
 }
 
 /* Replace @img by its inflated content when it is gzip. */
-static int maybe_inflate(struct boot_image *img, const char *what,
-			 size_t max, bool *was_gzip)
+static int maybe_inflate(struct boot_image *img, const char *what, size_t max,
+			 bool *was_gzip)
 {
 	struct boot_image out;
 	int ret;
@@ -67,7 +67,8 @@ static int maybe_inflate(struct boot_image *img, const char *what,
 static bool bzimage_detect(const struct boot_image *img)
 {
 	return img->size > 0x206 && img->data[0x1fe] == 0x55 &&
-	       img->data[0x1ff] == 0xaa && !memcmp(img->data + 0x202, "HdrS", 4);
+	       img->data[0x1ff] == 0xaa &&
+	       !memcmp(img->data + 0x202, "HdrS", 4);
 }
 
 static int unknown_format(const struct boot_image *img)

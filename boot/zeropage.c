@@ -50,7 +50,8 @@ int zeropage_fill(const struct vm *vm, uint8_t *zp,
 	put_le32(zp + HDR_CMD_LINE_PTR, (uint32_t)info->cmdline);
 	put_le32(zp + BP_EXT_CMD_LINE_PTR, (uint32_t)(info->cmdline >> 32));
 	put_le32(zp + HDR_RAMDISK_IMAGE, (uint32_t)info->initrd_addr);
-	put_le32(zp + BP_EXT_RAMDISK_IMAGE, (uint32_t)(info->initrd_addr >> 32));
+	put_le32(zp + BP_EXT_RAMDISK_IMAGE,
+		 (uint32_t)(info->initrd_addr >> 32));
 	put_le32(zp + HDR_RAMDISK_SIZE, (uint32_t)info->initrd_size);
 	put_le32(zp + BP_EXT_RAMDISK_SIZE, (uint32_t)(info->initrd_size >> 32));
 	/* We pass no setup_data; a pointer from a file would be garbage. */

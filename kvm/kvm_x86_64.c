@@ -65,11 +65,16 @@ int kvm_arch_vm_init(struct hv_vm *hv)
 	return ret < 0 ? ret : 0;
 }
 
+/* Room kept after KVM's entries for the topology subleaves we add. */
+#define CPUID_EXTRA 8
+
 static struct kvm_cpuid2 *kvm_supported_cpuid(int kvm_fd)
 {
 	for (int nent = 64; nent <= 4096; nent *= 2) {
 		struct kvm_cpuid2 *c = calloc(
-			1, sizeof(*c) + nent * sizeof(struct kvm_cpuid_entry2));
+			1,
+			sizeof(*c) + (nent + CPUID_EXTRA) *
+					     sizeof(struct kvm_cpuid_entry2));
 		int ret;
 
 		if (!c)
@@ -85,6 +90,53 @@ static struct kvm_cpuid2 *kvm_supported_cpuid(int kvm_fd)
 	return NULL;
 }
 
+static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t fn,
+					   uint32_t index)
+{
+	for (unsigned int i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn &&
+		    c->entries[i].index == index)
+			return &c->entries[i];
+	return NULL;
+}
+
+/* The highest leaf of the range starting at @base, 0 if absent. */
+static uint32_t cpuid_max(struct kvm_cpuid2 *c, uint32_t base)
+{
+	struct kvm_cpuid_entry2 *e = cpuid_find(c, base, 0);
+
+	return e ? e->eax : 0;
+}
+
+/* Append an empty entry unless present; cpuid_patch() fills it. */
+static void cpuid_ensure(struct kvm_cpuid2 *c, unsigned int cap, uint32_t fn,
+			 uint32_t index, uint32_t flags)
+{
+	if (cpuid_find(c, fn, index) || c->nent >= cap)
+		return;
+	c->entries[c->nent++] = (struct kvm_cpuid_entry2){ .function = fn,
+							   .index = index,
+							   .flags = flags };
+}
+
+/*
+ * KVM may list only subleaf 0 of 0xB (seen on AMD hosts) or no 0x8000001E:
+ * the guest would then read zeros there and put every vCPU in its own
+ * package. Make each topology subleaf exist, up to the terminating one.
+ */
+static void cpuid_add_topology(struct kvm_cpuid2 *c, unsigned int cap)
+{
+	static const uint32_t leaves[] = { 0xb, 0x1f };
+
+	for (size_t i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++)
+		for (uint32_t sub = 0; sub < 3 && cpuid_max(c, 0) >= leaves[i];
+		     sub++)
+			cpuid_ensure(c, cap, leaves[i], sub,
+				     KVM_CPUID_FLAG_SIGNIFCANT_INDEX);
+	if (cpuid_max(c, 0x80000000) >= 0x8000001e)
+		cpuid_ensure(c, cap, 0x8000001e, 0, 0);
+}
+
 /* Bits needed to hold @n distinct ids, as CPUID topology shifts count. */
 static unsigned int order_base_2(unsigned int n)
 {
@@ -94,6 +146,12 @@ static unsigned int order_base_2(unsigned int n)
 		s++;
 	return s;
 }
+
+/*
+ * One package of @nr cores with one thread each, said the same way in
+ * every leaf Linux reads (Intel 1/4/0xB/0x1F, AMD 0x80000008/0x8000001E):
+ * otherwise it builds a package per vCPU.
+ */
 
 /* Topology leaves 0xB/0x1F: one thread per core, all cores in a package. */
 static void cpuid_topology(struct kvm_cpuid_entry2 *e, unsigned int id,
@@ -135,6 +193,17 @@ static void cpuid_patch(struct kvm_cpuid_entry2 *e, unsigned int id,
 	case 0x1f:
 		cpuid_topology(e, id, nr);
 		break;
+	case 0x80000008:
+		/* AMD: NC (cores - 1) and the APIC id bits they take. */
+		e->ecx = (e->ecx & ~0xf0ffu) | (order_base_2(nr) << 12) |
+			 (nr - 1);
+		break;
+	case 0x8000001e:
+		/* AMD TOPOEXT: extended APIC id, core id; 1 thread, 1 node. */
+		e->eax = id;
+		e->ebx = id & 0xff;
+		e->ecx = 0;
+		break;
 	default:
 		break;
 	}
@@ -147,6 +216,7 @@ static int kvm_set_cpuid(struct hv_vcpu *vcpu)
 
 	if (!c)
 		return -EIO;
+	cpuid_add_topology(c, c->nent + CPUID_EXTRA);
 	for (unsigned int i = 0; i < c->nent; i++)
 		cpuid_patch(&c->entries[i], vcpu->id, vcpu->hv->vm->nr_vcpus);
 	ret = KVM_IOCTL(vcpu->fd, KVM_SET_CPUID2, c);

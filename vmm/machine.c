@@ -106,14 +106,8 @@ static int machine_load(struct machine *m, const char *cmdline)
 	struct boot_params bp = { .cmdline = cmdline,
 				  .load_addr = cfg->load_addr,
 				  .entry = cfg->entry };
-	int ret;
+	int ret = vm_init(&m->vm, cfg->mem_size);
 
-	/* Files first: a bad kernel is reported before RAM is allocated. */
-	ret = kernel_prepare(&m->files, cfg->kernel, cfg->initrd,
-			     cfg->kernel_format, cfg->load_addr || cfg->entry);
-	if (ret)
-		return ret;
-	ret = vm_init(&m->vm, cfg->mem_size);
 	if (ret) {
 		log_err("cannot allocate %llu MiB of guest RAM: %s",
 			(unsigned long long)(cfg->mem_size >> 20),
@@ -389,15 +383,22 @@ static void machine_teardown(struct machine *m)
 
 static int machine_setup(struct machine *m)
 {
+	const struct machine_config *cfg = m->cfg;
 	char cmdline[LAYOUT_CMDLINE_MAX];
 	bool pvm = hv_host_is_pvm();
-	int ret = machine_cmdline(m->cfg, pvm, cmdline, sizeof(cmdline));
+	/* Files first: a bad kernel is reported before RAM is allocated. */
+	int ret = kernel_prepare(&m->files, cfg->kernel, cfg->initrd,
+				 cfg->kernel_format,
+				 cfg->load_addr || cfg->entry);
 
-	if (ret) {
-		log_err("kernel command line too long");
+	if (ret)
 		return ret;
+	if (machine_cmdline(cfg, pvm, cmdline, sizeof(cmdline))) {
+		log_err("kernel command line too long");
+		return -E2BIG;
 	}
-	if (pvm && m->cfg->host_quirks)
+	/* A raw image gets no command line: nothing to say about it then. */
+	if (pvm && cfg->host_quirks && m->files.format != KERNEL_RAW)
 		log_info(
 			"PVM-based host: adding the kernel options it needs (--no-host-quirks turns this off)");
 	log_debug("kernel command line: %s", cmdline);

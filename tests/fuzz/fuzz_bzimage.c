@@ -28,7 +28,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ready = true;
 	}
 	if (bzimage_parse(&img, &info) == 0)
-		bzimage_load(&vm, &img, size & 1 ? &initrd : NULL, &bp,
-			     &entry);
+		bzimage_load(&vm, &img, size & 1 ? &initrd : NULL, &bp, &entry);
 	return 0;
 }

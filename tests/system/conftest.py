@@ -141,4 +141,5 @@ def run_vmm(args, timeout=60):
 
 @pytest.fixture(scope="session")
 def images():
-    return {"bzImage": image("bzImage"), "initrd": image("initramfs.cpio")}
+    return {"bzImage": image("bzImage"), "vmlinux": image("vmlinux"),
+            "initrd": image("initramfs.cpio")}

@@ -1,5 +1,7 @@
-"""Boot the real test kernel. Three boots run side by side and are shared
-by all checks here; on a PVM-based host each takes a minute or two.
+"""Boot the real test kernel. Four boots run side by side and are shared
+by all checks here; on a PVM-based host each takes a minute or two. Each
+boot also covers a kernel format: bzImage (plain), gzip-compressed
+bzImage (reboot) and vmlinux through the 64-bit ELF protocol (panic).
 
 On PVM-based hosts guest user space cannot make system calls: the kernel
 reaches `Run /init`, init dies at its first syscall and the kernel panics.
@@ -7,6 +9,8 @@ The reboot and panic paths are therefore driven from the kernel itself,
 with Magic SysRq over the serial console (Ctrl-A b, then the key), sent
 once the console is open (after "Freeing unused kernel image").
 """
+import gzip
+
 import pytest
 
 from conftest import (EXIT_OK, EXIT_PANIC, EXIT_STOPPED, Boot, host_is_pvm)
@@ -17,15 +21,20 @@ NO_USERSPACE = "guest user space cannot make system calls on PVM-based hosts"
 
 
 @pytest.fixture(scope="module")
-def boots(images):
+def boots(images, tmp_path_factory):
     base = ["--kernel", images["bzImage"], "--initrd", images["initrd"]]
+    bz_gz = tmp_path_factory.mktemp("boot") / "bzImage.gz"
+    with open(images["bzImage"], "rb") as f:
+        bz_gz.write_bytes(gzip.compress(f.read(), 1))
+    initrd = ["--initrd", images["initrd"], "--append", "vmm.end=shell"]
     started = {
         # Plain boot: init reboots where it can run (vmm.end=reboot).
         "plain": Boot(base + ["--stats", "--append", "vmm.end=reboot"]),
         # Kernel-driven reboot and panic; init waits in a shell if it runs.
-        "reboot": Boot(base + ["--append", "vmm.end=shell"],
+        "reboot": Boot(["--kernel", str(bz_gz), "-v"] + initrd,
                        trigger=(CONSOLE_OPEN, b"\x01bb")),
-        "panic": Boot(base + ["--append", "vmm.end=shell"],
+        "panic": Boot(["--kernel", images["vmlinux"], "--kernel-format",
+                       "elf", "-v"] + initrd,
                       trigger=(CONSOLE_OPEN, b"\x01bc")),
         # RAM above the 32-bit hole: stopped once the kernel has read e820
         # (earlyprintk, since initialising 5 GiB of page structs before the
@@ -97,6 +106,7 @@ def test_guest_reboot_exits_zero(boots):
     assert "Kernel panic" not in b.console
     assert rc == EXIT_OK, b.stderr
     assert "guest rebooted (exit status 0)" in b.stderr
+    assert "bzImage.gz: bzimage (gzip)" in b.stderr
 
 
 def test_guest_panic_exits_with_panic_code(boots):
@@ -105,6 +115,7 @@ def test_guest_panic_exits_with_panic_code(boots):
     rc = b.finish()
     assert rc == EXIT_PANIC, b.stderr
     assert "guest kernel panic (exit status 4)" in b.stderr
+    assert "ELF, 64-bit boot protocol, entry 0x1000000" in b.stderr
 
 
 def test_ram_above_4g_in_e820(boots):

@@ -20,7 +20,8 @@ def test_boot_help_lists_options():
     assert r.returncode == 0
     for opt in ("--kernel", "--initrd", "--cmdline", "--append", "--memory",
                 "--cpus", "--console", "--verbose", "--quiet",
-                "--no-host-quirks", "--stats"):
+                "--no-host-quirks", "--stats", "--kernel-format",
+                "--load-addr", "--entry"):
         assert opt in r.stdout
 
 
@@ -51,6 +52,40 @@ def test_bad_console_is_usage_error():
     r = run_vmm(["boot", "--kernel", "/x", "--console", "serial:9"])
     assert r.returncode == EXIT_USAGE
     assert "--console" in r.stderr
+
+
+def test_bad_kernel_format_is_usage_error():
+    r = run_vmm(["boot", "--kernel", "/x", "--kernel-format", "vmlinuz"])
+    assert r.returncode == EXIT_USAGE
+    assert "invalid --kernel-format 'vmlinuz'" in r.stderr
+
+
+def test_bad_cpus_is_usage_error():
+    for bad in ("0", "255", "two"):
+        r = run_vmm(["boot", "--kernel", "/x", "--cpus", bad])
+        assert r.returncode == EXIT_USAGE, bad
+        assert f"invalid --cpus '{bad}' (1 to 254)" in r.stderr
+
+
+def test_load_addr_needs_raw_format():
+    r = run_vmm(["boot", "--kernel", "/x", "--kernel-format", "pvh",
+                 "--load-addr", "0x200000"])
+    assert r.returncode == EXIT_USAGE
+    assert "--load-addr and --entry are for raw images" in r.stderr
+
+
+def test_bzimage_forced_as_pvh_says_why(images):
+    r = run_vmm(["boot", "--kernel", images["bzImage"], "--kernel-format",
+                 "pvh"])
+    assert r.returncode == EXIT_SETUP
+    assert f"kernel {images['bzImage']}: not an ELF file" in r.stderr
+
+
+def test_pvh_cmdline_limit(images):
+    r = run_vmm(["boot", "--kernel", images["vmlinux"], "--append",
+                 "x" * 2100])
+    assert r.returncode == EXIT_SETUP
+    assert "PVH kernel" in r.stderr and "at most 2047" in r.stderr
 
 
 def test_garbage_kernel_is_setup_error(tmp_path):

@@ -321,8 +321,7 @@ static void test_load_outside_ram(void **state)
 	build(c->f, segs, 1, VM_RAM - 0x800, 0, 0);
 	assert_int_equal(elf_parse(&c->f->img, &c->k), 0);
 	capture_start();
-	assert_int_equal(elf_load_segments(&c->vm, &c->f->img, &c->k),
-			 -ENOMEM);
+	assert_int_equal(elf_load_segments(&c->vm, &c->f->img, &c->k), -ENOMEM);
 	assert_logged("is not guest RAM above 1 MiB");
 }
 
@@ -334,8 +333,7 @@ static void test_load_below_1m(void **state)
 	build(c->f, segs, 1, 0x8000, 0, 0);
 	assert_int_equal(elf_parse(&c->f->img, &c->k), 0);
 	capture_start();
-	assert_int_equal(elf_load_segments(&c->vm, &c->f->img, &c->k),
-			 -ENOMEM);
+	assert_int_equal(elf_load_segments(&c->vm, &c->f->img, &c->k), -ENOMEM);
 	assert_logged("segment at 0x8000-0x9000");
 }
 
@@ -351,8 +349,9 @@ static void test_pvh_load(void **state)
 	int n;
 
 	memset(initrd_data, 0x5a, sizeof(initrd_data));
-	assert_int_equal(
-		pvh_load(&c->vm, &c->f->img, &c->k, &initrd, &bp, &c->entry), 0);
+	assert_int_equal(pvh_load(&c->vm, &c->f->img, &c->k, &initrd, &bp,
+				  &c->entry),
+			 0);
 	assert_int_equal(c->entry.mode, BOOT_MODE_PROT32);
 	assert_int_equal(c->entry.rip, 0x1000040);
 	info = gpa(c, c->entry.rbx, PVH_START_INFO_SIZE);
@@ -379,9 +378,9 @@ static void test_pvh_load(void **state)
 		assert_int_equal(get_le32(mm + 24 * i + 16), map[i].type);
 	}
 	/* A flat GDT with a 32-bit code segment at the selector we use. */
-	assert_int_equal(get_le64(gpa(c, c->entry.gdt_base + BOOT_GDT_CODE32,
-				      8)),
-			 0x00cf9b000000ffffULL);
+	assert_int_equal(
+		get_le64(gpa(c, c->entry.gdt_base + BOOT_GDT_CODE32, 8)),
+		0x00cf9b000000ffffULL);
 }
 
 static void test_pvh_cmdline_limit(void **state)
@@ -397,9 +396,9 @@ static void test_pvh_cmdline_limit(void **state)
 	cmdline[PVH_CMDLINE_MAX] = 'x';
 	cmdline[PVH_CMDLINE_MAX + 1] = '\0';
 	capture_start();
-	assert_int_equal(
-		pvh_load(&c->vm, &c->f->img, &c->k, NULL, &bp, &c->entry),
-		-E2BIG);
+	assert_int_equal(pvh_load(&c->vm, &c->f->img, &c->k, NULL, &bp,
+				  &c->entry),
+			 -E2BIG);
 	assert_logged("accepts at most 2047");
 }
 
@@ -421,7 +420,8 @@ static void test_linux64_load(void **state)
 	assert_true(get_le16(zp + 0x206) >= 0x020c);
 	assert_int_equal(zp[0x210], 0xff);
 	assert_int_equal(get_le32(zp + 0x228), LAYOUT_CMDLINE);
-	assert_string_equal((char *)gpa(c, LAYOUT_CMDLINE, 14), "root=/dev/vda");
+	assert_string_equal((char *)gpa(c, LAYOUT_CMDLINE, 14),
+			    "root=/dev/vda");
 	assert_int_equal(get_le64(zp + 0x070), 0xe0000);
 	assert_true(zp[0x1e8] >= 3); /* e820 entries */
 	assert_int_equal(get_le32(zp + 0x218), 0); /* no initrd */

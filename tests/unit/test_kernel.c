@@ -200,8 +200,10 @@ static size_t tiny_elf(uint8_t *buf, bool pvh)
 	eh->e_ehsize = sizeof(*eh);
 	eh->e_phentsize = sizeof(*ph);
 	eh->e_phnum = pvh ? 2 : 1;
-	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD, .p_offset = 0x1000,
-			      .p_paddr = 0x1000000, .p_filesz = 0x100,
+	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD,
+			      .p_offset = 0x1000,
+			      .p_paddr = 0x1000000,
+			      .p_filesz = 0x100,
 			      .p_memsz = 0x1000 };
 	if (pvh) {
 		put_le32(note, 4);
@@ -209,14 +211,15 @@ static size_t tiny_elf(uint8_t *buf, bool pvh)
 		put_le32(note + 8, 18);
 		memcpy(note + 12, "Xen", 4);
 		put_le32(note + 16, 0x1000010);
-		ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE, .p_offset = 0x100,
+		ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE,
+				      .p_offset = 0x100,
 				      .p_filesz = 20 };
 	}
 	return 0x1100;
 }
 
-static int prepare(struct kernel_files *f, const char *kpath,
-		   const char *ipath, enum kernel_format forced, bool raw_ok)
+static int prepare(struct kernel_files *f, const char *kpath, const char *ipath,
+		   enum kernel_format forced, bool raw_ok)
 {
 	return kernel_prepare(f, kpath, ipath, forced, raw_ok);
 }
@@ -290,9 +293,8 @@ static void test_detect_unknown_and_raw(void **state)
 
 static void test_detect_bad_gzip_kernel(void **state)
 {
-	static const uint8_t junk[] = { 0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0,
-					0,    3,    1,	  2, 3, 4, 5, 6,
-					7,    8,    9,	  10 };
+	static const uint8_t junk[] = { 0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3,
+					1,    2,    3,	  4, 5, 6, 7, 8, 9, 10 };
 	struct kernel_files f;
 	char kcopy[256];
 
