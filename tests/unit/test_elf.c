@@ -383,6 +383,34 @@ static void test_pvh_load(void **state)
 		0x00cf9b000000ffffULL);
 }
 
+/* RAM above the 32-bit hole is in the PVH memory map too. */
+static void test_pvh_memmap_above_4g(void **state)
+{
+	struct fake_elf *f = pvh_elf();
+	struct boot_params bp = { .cmdline = "" };
+	struct boot_entry entry;
+	struct elf_kernel k;
+	struct vm vm;
+	uint8_t *info, *mm;
+	uint32_t n;
+	bool high = false;
+
+	assert_int_equal(vm_init(&vm, 5ULL << 30), 0);
+	assert_int_equal(elf_parse(&f->img, &k), 0);
+	assert_int_equal(pvh_load(&vm, &f->img, &k, NULL, &bp, &entry), 0);
+	info = vm_gpa_to_hva(&vm, entry.rbx, PVH_START_INFO_SIZE);
+	n = get_le32(info + 48);
+	mm = vm_gpa_to_hva(&vm, get_le64(info + 40), 24 * (uint64_t)n);
+	for (uint32_t i = 0; i < n; i++)
+		if (get_le64(mm + 24 * i) == 1ULL << 32 &&
+		    get_le64(mm + 24 * i + 8) == 2ULL << 30 &&
+		    get_le32(mm + 24 * i + 16) == E820_RAM)
+			high = true;
+	assert_true(high);
+	vm_destroy(&vm);
+	free(f);
+}
+
 static void test_pvh_cmdline_limit(void **state)
 {
 	struct ctx *c = *state;
@@ -473,6 +501,7 @@ int main(void)
 		LOAD_TEST(test_load_below_1m),
 		LOAD_TEST(test_pvh_load),
 		LOAD_TEST(test_pvh_cmdline_limit),
+		cmocka_unit_test(test_pvh_memmap_above_4g),
 		LOAD_TEST(test_linux64_load),
 		cmocka_unit_test(test_real_vmlinux),
 	};
