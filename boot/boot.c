@@ -128,3 +128,15 @@ int boot_copy(struct vm *vm, uint64_t gpa, const void *src, uint64_t len,
 	memcpy(dst, src, len);
 	return 0;
 }
+
+int boot_check_cmdline(const char *cmdline, uint64_t max, const char *kind,
+		       const char *path)
+{
+	size_t len = strlen(cmdline);
+
+	if (len <= max)
+		return 0;
+	log_err("kernel command line is %zu bytes, %skernel %s accepts at most %llu",
+		len, kind, path, (unsigned long long)max);
+	return -E2BIG;
+}

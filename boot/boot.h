@@ -65,6 +65,13 @@ int x86_setup_gdt(struct vm *vm, struct boot_entry *entry);
 int x86_place_initrd(const struct vm *vm, const char *path, uint64_t size,
 		     uint64_t addr_max, uint64_t floor, uint64_t *addr);
 
+/*
+ * -E2BIG (logged: its length, the limit, "@kind kernel @path") if @cmdline
+ * is longer than @max bytes; 0 otherwise.
+ */
+int boot_check_cmdline(const char *cmdline, uint64_t max, const char *kind,
+		       const char *path);
+
 /* Copy @len bytes to guest @gpa through the checked translation; logged. */
 int boot_copy(struct vm *vm, uint64_t gpa, const void *src, uint64_t len,
 	      const char *what);

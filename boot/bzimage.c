@@ -243,16 +243,10 @@ static int bz_check_cmdline(const struct boot_image *img,
 			    const char *cmdline)
 {
 	uint64_t max = info->cmdline_size;
-	size_t len = strlen(cmdline);
 
 	if (max > LAYOUT_CMDLINE_MAX - 1)
 		max = LAYOUT_CMDLINE_MAX - 1;
-	if (len > max) {
-		log_err("kernel command line is %zu bytes, kernel %s accepts at most %llu",
-			len, img->path, (unsigned long long)max);
-		return -E2BIG;
-	}
-	return 0;
+	return boot_check_cmdline(cmdline, max, "", img->path);
 }
 
 /* The setup header as the kernel wrote it, so it can read its own fields. */

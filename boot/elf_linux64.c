@@ -31,18 +31,6 @@ static void elf_synth_header(uint8_t *zp, const struct elf_kernel *k)
 	put_le32(zp + HDR_CMDLINE_SIZE, LINUX_CMDLINE_MAX);
 }
 
-static int elf_check_cmdline(const struct boot_image *img, const char *cmdline)
-{
-	size_t len = strlen(cmdline);
-
-	if (len > LINUX_CMDLINE_MAX) {
-		log_err("kernel command line is %zu bytes, kernel %s accepts at most %d",
-			len, img->path, LINUX_CMDLINE_MAX);
-		return -E2BIG;
-	}
-	return 0;
-}
-
 /* Command line and initrd into RAM; fills @zi for the zero page. */
 static int elf_place_extras(struct vm *vm, const struct elf_kernel *k,
 			    const struct boot_image *initrd,
@@ -71,7 +59,7 @@ int elf_load_linux64(struct vm *vm, const struct boot_image *img,
 	const char *cmdline = bp->cmdline ? bp->cmdline : "";
 	struct zeropage_info zi = { .rsdp = bp->rsdp };
 	uint8_t *zp;
-	int ret = elf_check_cmdline(img, cmdline);
+	int ret = boot_check_cmdline(cmdline, LINUX_CMDLINE_MAX, "", img->path);
 
 	if (!ret)
 		ret = elf_load_segments(vm, img, k);

@@ -20,18 +20,6 @@
 #define PVH_MEMMAP_MAX ((0x1000 - 0x200) / PVH_MEMMAP_ENTRY_SIZE)
 #define PVH_INITRD_MAX 0xffffffffULL /* module addresses are 32-bit here */
 
-static int pvh_check_cmdline(const struct boot_image *img, const char *cmdline)
-{
-	size_t len = strlen(cmdline);
-
-	if (len > PVH_CMDLINE_MAX) {
-		log_err("kernel command line is %zu bytes, PVH kernel %s accepts at most %d",
-			len, img->path, PVH_CMDLINE_MAX);
-		return -E2BIG;
-	}
-	return 0;
-}
-
 /* The E820 map, in the start info's own entry format. */
 static int pvh_write_memmap(struct vm *vm, uint8_t *info)
 {
@@ -104,7 +92,8 @@ int pvh_load(struct vm *vm, const struct boot_image *img,
 	     const struct boot_params *bp, struct boot_entry *entry)
 {
 	const char *cmdline = bp->cmdline ? bp->cmdline : "";
-	int ret = pvh_check_cmdline(img, cmdline);
+	int ret =
+		boot_check_cmdline(cmdline, PVH_CMDLINE_MAX, "PVH ", img->path);
 
 	if (!ret)
 		ret = elf_load_segments(vm, img, k);

@@ -18,8 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct boot_image img = { "fuzz", (uint8_t *)data, size };
 	struct boot_image initrd = { "fuzz-initrd", (uint8_t *)data,
 				     size < 4096 ? size : 4096 };
-	struct boot_params bp = { .cmdline = "console=ttyS0",
-				  .rsdp = 0xe0000 };
+	struct boot_params bp = { .cmdline = "console=ttyS0", .rsdp = 0xe0000 };
 	struct elf_kernel k;
 	struct boot_entry entry;
 

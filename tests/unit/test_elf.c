@@ -10,7 +10,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <elf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "boot/elf.h"
 #include "boot/pvh.h"
 #include "tests/unit/fake_capture.h"
+#include "tests/unit/fake_elf.h"
 #include "vmm/layout_x86_64.h"
 #include "vmm/le.h"
 #include "vmm/log.h"
@@ -27,67 +27,17 @@
 
 #define MIB (1ULL << 20)
 #define VM_RAM (64 * MIB)
-#define NOTE_OFF 0x200
-#define DATA_OFF 0x1000
-#define SEG_FILE 0x1000 /* file bytes per segment */
-
-struct seg_spec {
-	uint64_t paddr, vaddr, memsz;
-	uint32_t filesz;
-};
 
 struct fake_elf {
-	uint8_t data[DATA_OFF + 4 * SEG_FILE];
+	uint8_t data[FAKE_ELF_SIZE];
 	struct boot_image img;
 };
 
-/* An x86_64 ELF: header, program headers, optional Xen note, segments. */
 static void build(struct fake_elf *f, const struct seg_spec *segs,
 		  unsigned int n, uint64_t entry, int pvh_descsz,
 		  uint64_t pvh_entry)
 {
-	Elf64_Ehdr *eh = (Elf64_Ehdr *)f->data;
-	Elf64_Phdr *ph = (Elf64_Phdr *)(f->data + sizeof(*eh));
-	uint8_t *note = f->data + NOTE_OFF;
-
-	memset(f, 0, sizeof(*f));
-	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS64;
-	eh->e_ident[EI_DATA] = ELFDATA2LSB;
-	eh->e_ident[EI_VERSION] = EV_CURRENT;
-	eh->e_type = ET_EXEC;
-	eh->e_machine = EM_X86_64;
-	eh->e_version = EV_CURRENT;
-	eh->e_entry = entry;
-	eh->e_phoff = sizeof(*eh);
-	eh->e_ehsize = sizeof(*eh);
-	eh->e_phentsize = sizeof(Elf64_Phdr);
-	eh->e_phnum = (uint16_t)(n + (pvh_descsz ? 1 : 0));
-	for (unsigned int i = 0; i < n; i++) {
-		ph[i] = (Elf64_Phdr){ .p_type = PT_LOAD,
-				      .p_offset = DATA_OFF + i * SEG_FILE,
-				      .p_vaddr = segs[i].vaddr,
-				      .p_paddr = segs[i].paddr,
-				      .p_filesz = segs[i].filesz,
-				      .p_memsz = segs[i].memsz,
-				      .p_align = 0x1000 };
-		memset(f->data + DATA_OFF + i * SEG_FILE, 0x11 * (i + 1),
-		       segs[i].filesz);
-	}
-	if (pvh_descsz) {
-		put_le32(note, 4);
-		put_le32(note + 4, (uint32_t)pvh_descsz);
-		put_le32(note + 8, 18); /* XEN_ELFNOTE_PHYS32_ENTRY */
-		memcpy(note + 12, "Xen", 4);
-		if (pvh_descsz == 8)
-			put_le64(note + 16, pvh_entry);
-		else
-			put_le32(note + 16, (uint32_t)pvh_entry);
-		ph[n] = (Elf64_Phdr){ .p_type = PT_NOTE,
-				      .p_offset = NOTE_OFF,
-				      .p_filesz = 16 + (uint64_t)pvh_descsz,
-				      .p_align = 4 };
-	}
+	fake_elf_build(f->data, segs, n, entry, pvh_descsz, pvh_entry);
 	f->img = (struct boot_image){ "test.elf", f->data, sizeof(f->data) };
 }
 
@@ -235,7 +185,8 @@ static void test_reject_filesz(void **state)
 static void test_truncated(void **state)
 {
 	/* Cut in the second segment, in the phdrs, in the ELF header. */
-	static const size_t cuts[] = { DATA_OFF + SEG_FILE + 0x10, 100, 40 };
+	static const size_t cuts[] = { FAKE_ELF_DATA + FAKE_ELF_SEG + 0x10, 100,
+				       40 };
 
 	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
 		struct fake_elf *f = pvh_elf();

@@ -10,7 +10,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <elf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "boot/kernel.h"
 #include "boot/raw.h"
 #include "tests/unit/fake_capture.h"
+#include "tests/unit/fake_elf.h"
 #include "vmm/layout_x86_64.h"
 #include "vmm/le.h"
 #include "vmm/log.h"
@@ -183,39 +183,10 @@ static const char *write_file(const char *name, const void *data, size_t len)
 /* A minimal x86_64 ELF with one segment at 16 MiB and maybe a PVH note. */
 static size_t tiny_elf(uint8_t *buf, bool pvh)
 {
-	Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
-	Elf64_Phdr *ph = (Elf64_Phdr *)(buf + sizeof(*eh));
-	uint8_t *note = buf + 0x100;
+	static const struct seg_spec seg = { 0x1000000, 0, 0x1000, 0x100 };
 
-	memset(buf, 0, 0x1100);
-	memcpy(eh->e_ident, ELFMAG, SELFMAG);
-	eh->e_ident[EI_CLASS] = ELFCLASS64;
-	eh->e_ident[EI_DATA] = ELFDATA2LSB;
-	eh->e_ident[EI_VERSION] = EV_CURRENT;
-	eh->e_type = ET_EXEC;
-	eh->e_machine = EM_X86_64;
-	eh->e_version = EV_CURRENT;
-	eh->e_entry = 0x1000000;
-	eh->e_phoff = sizeof(*eh);
-	eh->e_ehsize = sizeof(*eh);
-	eh->e_phentsize = sizeof(*ph);
-	eh->e_phnum = pvh ? 2 : 1;
-	ph[0] = (Elf64_Phdr){ .p_type = PT_LOAD,
-			      .p_offset = 0x1000,
-			      .p_paddr = 0x1000000,
-			      .p_filesz = 0x100,
-			      .p_memsz = 0x1000 };
-	if (pvh) {
-		put_le32(note, 4);
-		put_le32(note + 4, 4);
-		put_le32(note + 8, 18);
-		memcpy(note + 12, "Xen", 4);
-		put_le32(note + 16, 0x1000010);
-		ph[1] = (Elf64_Phdr){ .p_type = PT_NOTE,
-				      .p_offset = 0x100,
-				      .p_filesz = 20 };
-	}
-	return 0x1100;
+	fake_elf_build(buf, &seg, 1, 0x1000000, pvh ? 4 : 0, 0x1000010);
+	return FAKE_ELF_SIZE;
 }
 
 static int prepare(struct kernel_files *f, const char *kpath, const char *ipath,
@@ -226,7 +197,7 @@ static int prepare(struct kernel_files *f, const char *kpath, const char *ipath,
 
 static void test_detect_gzip_pvh(void **state)
 {
-	uint8_t elf[0x1100], z[0x1200];
+	uint8_t elf[FAKE_ELF_SIZE], z[FAKE_ELF_SIZE];
 	struct kernel_files f;
 	const char *kpath, *ipath;
 	size_t zn = gz(elf, tiny_elf(elf, true), z, sizeof(z));
@@ -239,14 +210,14 @@ static void test_detect_gzip_pvh(void **state)
 	assert_int_equal(f.format, KERNEL_PVH);
 	assert_true(f.kernel_gzip);
 	assert_true(f.initrd_gzip);
-	assert_int_equal(f.kernel.size, 0x1100);
-	assert_memory_equal(f.initrd.data, elf, 0x1100);
+	assert_int_equal(f.kernel.size, FAKE_ELF_SIZE);
+	assert_memory_equal(f.initrd.data, elf, FAKE_ELF_SIZE);
 	kernel_release(&f);
 }
 
 static void test_detect_elf_and_forced(void **state)
 {
-	uint8_t elf[0x1100];
+	uint8_t elf[FAKE_ELF_SIZE];
 	struct kernel_files f;
 	const char *kpath = write_file("vmlinux", elf, tiny_elf(elf, false));
 	char kcopy[256];
