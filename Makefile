@@ -111,7 +111,8 @@ run: deps
 deps:
 	$(Q)scripts/install-deps.sh
 
-FORMAT_SRCS = $(shell git ls-files '*.c' '*.h')
+# Tracked and new (untracked, not ignored) files alike.
+FORMAT_SRCS = $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h')
 format:
 	$(Q)clang-format -i $(FORMAT_SRCS)
 format-check:

@@ -24,6 +24,7 @@ struct acpi_pm {
 	pthread_mutex_t lock;
 	uint16_t en; /* PM1_EN; kept so ACPICA sees its enables stick */
 	uint16_t slp_typ; /* last SLP_TYP written, in place */
+	bool warned; /* about an unsupported sleep type, once: guests repeat */
 };
 
 int acpi_pm_create(struct vm *vm, struct acpi_pm **out)
@@ -115,9 +116,10 @@ static void cnt_sleep(struct acpi_pm *pm, unsigned int typ)
 		vm_request_stop(pm->vm, VM_STOP_POWEROFF);
 		return;
 	}
-	log_info("acpi: guest asked for sleep type %u; only S5 (%d) is "
-		 "supported, ignoring",
-		 typ, ACPI_PM_SLP_TYP_S5);
+	if (!__atomic_exchange_n(&pm->warned, true, __ATOMIC_RELAXED))
+		log_info(
+			"acpi: guest asked for sleep type %u; only S5 (%d) is supported, ignoring (logged once)",
+			typ, ACPI_PM_SLP_TYP_S5);
 }
 
 /*

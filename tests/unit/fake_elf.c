@@ -51,8 +51,8 @@ void fake_elf_build(uint8_t *buf, const struct seg_spec *segs, unsigned int n,
 	fake_elf_header(buf, n + (pvh_descsz ? 1 : 0), entry);
 	for (unsigned int i = 0; i < n; i++) {
 		ph[i] = (Elf64_Phdr){ .p_type = PT_LOAD,
-				      .p_offset = FAKE_ELF_DATA +
-						  i * FAKE_ELF_SEG,
+				      .p_offset =
+					      FAKE_ELF_DATA + i * FAKE_ELF_SEG,
 				      .p_vaddr = segs[i].vaddr,
 				      .p_paddr = segs[i].paddr,
 				      .p_filesz = segs[i].filesz,
