@@ -18,7 +18,9 @@
  *   low_top      +---------------------------+  min(RAM, 3 GiB)
  *                | (unmapped)                |
  *   0xc000_0000  +---------------------------+
- *                | 32-bit PCI / MMIO hole    |  devices
+ *                | PCI BAR window (512 MiB)  |  32- and 64-bit BARs
+ *   0xe000_0000  | PCI ECAM, bus 0 (1 MiB)   |  reserved in e820, ACPI MCFG
+ *                | (free MMIO)               |
  *   0xfec0_0000  | IOAPIC (in-kernel)        |
  *   0xfee0_0000  | LAPIC (in-kernel)         |
  *   0xfffb_c000  | KVM identity map + TSS    |  reserved in e820
@@ -50,6 +52,13 @@
 #define LAYOUT_HIMEM 0x100000ULL /* where protected-mode kernels load */
 #define LAYOUT_MMIO_HOLE 0xc0000000ULL
 #define LAYOUT_MMIO_HOLE_END 0x100000000ULL
+#define LAYOUT_PCI_MMIO 0xc0000000ULL /* BARs are placed from here */
+#define LAYOUT_PCI_MMIO_SIZE 0x20000000ULL
+#define LAYOUT_PCI_ECAM 0xe0000000ULL /* bus 0 only: 32 slots x 8 fn x 4K */
+#define LAYOUT_PCI_ECAM_SIZE 0x100000ULL
+#define LAYOUT_PCI_IO 0xc000 /* I/O BARs: 0xc000-0xffff */
+#define LAYOUT_PCI_IO_SIZE 0x4000
+#define LAYOUT_PCI_INTX_IRQ 10 /* legacy INTx of every slot (ISA IRQ) */
 #define LAYOUT_IOAPIC 0xfec00000ULL
 #define LAYOUT_LAPIC 0xfee00000ULL
 #define LAYOUT_KVM_IDENTITY_MAP 0xfffbc000ULL /* one page */

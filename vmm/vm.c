@@ -190,3 +190,14 @@ struct irq_pin vm_isa_irq(struct vm *vm, unsigned int irq)
 				 .opaque = vm,
 				 .irq = irq };
 }
+
+int vm_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	return vm->msi ? vm->msi(vm, addr, data) : -ENOTSUP;
+}
+
+int vm_ioeventfd(struct vm *vm, uint64_t gpa, uint32_t len, int fd, bool assign)
+{
+	return vm->ioeventfd ? vm->ioeventfd(vm, gpa, len, fd, assign) :
+			       -ENOTSUP;
+}

@@ -75,6 +75,9 @@ struct vm {
 	/* Hooks set by whoever owns the backend; unit tests set fakes. */
 	int (*irq_line)(struct vm *vm, unsigned int irq, bool level);
 	void (*kick_all)(struct vm *vm);
+	int (*msi)(struct vm *vm, uint64_t addr, uint32_t data);
+	int (*ioeventfd)(struct vm *vm, uint64_t gpa, uint32_t len, int fd,
+			 bool assign);
 };
 
 /*
@@ -111,6 +114,16 @@ enum vm_stop_reason vm_wait_stop(struct vm *vm);
 void vm_guest_reset(struct vm *vm);
 /* Stable name of a stop reason for messages. */
 const char *vm_stop_name(enum vm_stop_reason reason);
+
+/* Send an MSI (address/data as the guest programmed them). 0/-errno. */
+int vm_msi(struct vm *vm, uint64_t addr, uint32_t data);
+/*
+ * Have any guest write of @len bytes at MMIO @gpa signal eventfd @fd
+ * instead of exiting (@assign false undoes it). -ENOTSUP when the backend
+ * cannot: the caller then handles the write on the MMIO bus as usual.
+ */
+int vm_ioeventfd(struct vm *vm, uint64_t gpa, uint32_t len, int fd,
+		 bool assign);
 
 /* An irq_pin that drives ISA interrupt line @irq of this VM. */
 struct irq_pin vm_isa_irq(struct vm *vm, unsigned int irq);
