@@ -35,6 +35,10 @@ SRCS_core := vmm/log.c vmm/bus.c vmm/vm.c vmm/vcpu.c vmm/exit.c \
 	boot/elf.c boot/elf_linux64.c boot/pvh.c boot/raw.c boot/kernel.c \
 	serial/uart16550.c serial/console.c
 SRCS_core += boot/acpi.c boot/mptable.c boot/x86_tables.c vmm/acpi_pm.c
+SRCS_core += virtio/virtqueue.c
+SRCS_core += virtio/pci.c virtio/pci_common.c virtio/blk.c virtio/blk_req.c \
+	virtio/disk.c
+SRCS_core += pci/pci.c pci/msix.c pci/host.c
 SRCS_kvm := kvm/kvm.c kvm/probe.c
 SRCS_kvm_x86_64 := kvm/kvm_x86_64.c
 SRCS_hv := $(SRCS_$(HV)) $(SRCS_$(HV)_$(ARCH))
@@ -136,6 +140,9 @@ FUZZ_SRCS_fuzz_elf := boot/elf.c boot/pvh.c boot/elf_linux64.c \
 	$(FUZZ_SRCS_boot)
 FUZZ_SRCS_fuzz_gzip := boot/gzip.c $(FUZZ_SRCS_boot)
 FUZZ_SRCS_fuzz_uart := serial/uart16550.c vmm/log.c
+FUZZ_SRCS_fuzz_blk := virtio/blk_req.c virtio/disk.c virtio/virtqueue.c \
+	vmm/vm.c vmm/bus.c vmm/log.c
+FUZZ_SRCS_fuzz_virtqueue := virtio/virtqueue.c vmm/vm.c vmm/bus.c vmm/log.c
 FUZZ_FLAGS := -std=gnu11 -I. -D_GNU_SOURCE -g -O1 -pthread \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 

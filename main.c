@@ -48,6 +48,7 @@ enum {
 	OPT_FORMAT,
 	OPT_LOAD_ADDR,
 	OPT_ENTRY,
+	OPT_DISK,
 };
 
 /* ACPI MADT and MP table entries hold 8-bit APIC ids; one is the IOAPIC. */
@@ -73,6 +74,9 @@ static const struct argp_option boot_options[] = {
 	{ "append", 'a', "STRING", 0, "Add to the kernel command line", 0 },
 	{ "memory", 'm', "SIZE", 0,
 	  "Guest RAM, e.g. 512M or 2G; a bare number is MiB (default 256M)",
+	  0 },
+	{ "disk", OPT_DISK, "PATH[,ro][,serial=ID][,cache=none|writeback]", 0,
+	  "Attach a raw image or block device as virtio-blk (repeatable: vda, vdb, ...); locked against a second writer",
 	  0 },
 	{ "cpus", OPT_CPUS, "N", 0,
 	  "Number of vCPUs, 1-254 and at most KVM's limit (default 1)", 0 },
@@ -102,6 +106,20 @@ usage_error(struct argp_state *state, const char *fmt, ...)
 	va_end(ap);
 	argp_error(state, "%s", msg); /* exits with EXIT_USAGE */
 	return EINVAL;
+}
+
+static error_t parse_disk(struct argp_state *state, struct machine_config *cfg,
+			  const char *arg)
+{
+	char err[160];
+
+	if (cfg->nr_disks == MACHINE_MAX_DISKS)
+		return usage_error(state, "at most %d --disk options",
+				   MACHINE_MAX_DISKS);
+	if (disk_parse(arg, &cfg->disks[cfg->nr_disks], err, sizeof(err)))
+		return usage_error(state, "invalid --disk '%s': %s", arg, err);
+	cfg->nr_disks++;
+	return 0;
 }
 
 static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
@@ -141,6 +159,8 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 				"invalid --kernel-format '%s' (auto, bzimage, pvh, elf or raw)",
 				arg);
 		break;
+	case OPT_DISK:
+		return parse_disk(state, cfg, arg);
 	case OPT_LOAD_ADDR:
 	case OPT_ENTRY:
 		if (parse_addr(arg, key == OPT_ENTRY ? &cfg->entry :

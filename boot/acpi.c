@@ -29,9 +29,10 @@
 #define MADT_IOAPIC_LEN 12
 #define MADT_ISO_LEN 10
 #define MADT_NMI_LEN 6
-#define MADT_FIXED_LEN (44 + MADT_IOAPIC_LEN + MADT_ISO_LEN + MADT_NMI_LEN)
+#define MADT_FIXED_LEN (44 + MADT_IOAPIC_LEN + 2 * MADT_ISO_LEN + MADT_NMI_LEN)
+#define MCFG_LEN (HDR_LEN + 8 + 16) /* reserved, one allocation */
 
-/* Tables the XSDT and RSDT list; room for an MCFG and others later. */
+/* Tables the XSDT and RSDT list: FADT, MADT, MCFG; room for more. */
 #define MAX_TABLES 8
 
 #define FADT_WBINVD (1u << 0)
@@ -46,17 +47,63 @@
 #define MADT_ENABLED 1
 #define ISO_LEVEL_HIGH 0x000d /* active high (01), level triggered (11) */
 
-/* \_S5 as Package (4) { 5, 5, 0, 0 }: SLP_TYPa, SLP_TYPb, reserved. */
+/* Little-endian bytes of a constant, for AML and resource templates. */
+#define LE16(x) (uint8_t)(x), (uint8_t)((x) >> 8)
+#define LE32(x) LE16((x)&0xffff), LE16(((x) >> 16) & 0xffff)
+
+/*
+ * The DSDT's AML, hand-assembled (iasl -d turns it back into the ASL in
+ * the comments). Every byte is interpreted by the guest, so nothing more:
+ *
+ * \_S5 as Package (4) { 5, 5, 0, 0 }: SLP_TYPa, SLP_TYPb, reserved.
+ *
+ * Device (\_SB.PCI0): the host bridge, without which an ACPI Linux never
+ * scans PCI. No _PRT: Linux then uses the interrupt line register (ISA
+ * IRQ LAYOUT_PCI_INTX_IRQ, level-triggered by the MADT override); no
+ * _OSC: there is no native PCIe hotplug, AER or PME to hand over. _CRS:
+ * bus 0, the config ports, all other I/O ports, and the BAR window
+ * (LAYOUT_PCI_MMIO).
+ */
 static const uint8_t dsdt_aml[] = {
-	0x08, '_',
-	'S',  '5',
-	'_', /* NameOp "_S5_" */
-	0x12, 0x08,
-	0x04, /* PackageOp, PkgLength 8, NumElements 4 */
-	0x0a, ACPI_PM_SLP_TYP_S5, /* BytePrefix 5 */
-	0x0a, ACPI_PM_SLP_TYP_S5, /* BytePrefix 5 */
-	0x00, 0x00, /* ZeroOp, ZeroOp */
+	/* Name (_S5, Package (4) { 5, 5, Zero, Zero }): PkgLength 8 */
+	0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, ACPI_PM_SLP_TYP_S5,
+	0x0a, ACPI_PM_SLP_TYP_S5, 0x00, 0x00,
+
+	/* Device (_SB.PCI0) {: PkgLength 0x8f, a name path from the root */
+	0x5b, 0x82, 0x4f, 0x08, 0x2e, '_', 'S', 'B', '_', 'P', 'C', 'I', '0',
+	/* Name (_HID, EisaId ("PNP0A08")) */
+	0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x08,
+	/* Name (_CID, EisaId ("PNP0A03")) */
+	0x08, '_', 'C', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03,
+	/* Name (_UID, Zero), Name (_SEG, Zero), Name (_BBN, Zero) */
+	0x08, '_', 'U', 'I', 'D', 0x00, 0x08, '_', 'S', 'E', 'G', 0x00, 0x08,
+	'_', 'B', 'B', 'N', 0x00,
+	/* Name (_CRS, ResourceTemplate () {: a Buffer, PkgLength 0x58, of
+	 * 84 bytes */
+	0x08, '_', 'C', 'R', 'S', 0x11, 0x48, 0x05, 0x0a, 0x54,
+	/* WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,
+	 * 0, 0, 0, 0, 1) */
+	0x88, LE16(13), 0x02, 0x0c, 0x00, LE16(0), LE16(0), LE16(0), LE16(0),
+	LE16(1),
+	/* IO (Decode16, 0x0CF8, 0x0CF8, 1, 8) */
+	0x47, 0x01, LE16(0xcf8), LE16(0xcf8), 0x01, 0x08,
+	/* WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode,
+	 * EntireRange, 0, 0x0000, 0x0CF7, 0, 0x0CF8) */
+	0x88, LE16(13), 0x01, 0x0c, 0x03, LE16(0), LE16(0), LE16(0xcf7),
+	LE16(0), LE16(0xcf8),
+	/* WordIO (the same, 0, 0x0D00, 0xFFFF, 0, 0xF300) */
+	0x88, LE16(13), 0x01, 0x0c, 0x03, LE16(0), LE16(0xd00), LE16(0xffff),
+	LE16(0), LE16(0xf300),
+	/* DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed,
+	 * NonCacheable, ReadWrite, 0, LAYOUT_PCI_MMIO, + SIZE - 1, 0, SIZE) */
+	0x87, LE16(23), 0x00, 0x0c, 0x01, LE32(0), LE32(LAYOUT_PCI_MMIO),
+	LE32(LAYOUT_PCI_MMIO + LAYOUT_PCI_MMIO_SIZE - 1), LE32(0),
+	LE32(LAYOUT_PCI_MMIO_SIZE),
+	/* EndTag }) } */
+	0x79, 0x00
 };
+/* The hand-computed PkgLengths above: _S5 14 bytes, Device 2 + 0x8f. */
+_Static_assert(sizeof(dsdt_aml) == 14 + 2 + 0x8f, "DSDT PkgLength");
 
 struct acpi_builder {
 	uint8_t *buf;
@@ -203,9 +250,24 @@ static uint8_t *madt_lapic(uint8_t *p, uint8_t id)
 	return p + MADT_LAPIC_LEN;
 }
 
+/* ISA IRQ @irq is level-triggered, active high, on the same GSI. */
+static uint8_t *madt_iso_level(uint8_t *p, uint8_t irq)
+{
+	p[0] = 2; /* Interrupt Source Override */
+	p[1] = MADT_ISO_LEN;
+	p[2] = 0; /* ISA */
+	p[3] = irq;
+	put_le32(p + 4, irq);
+	put_le16(p + 8, ISO_LEVEL_HIGH);
+	return p + MADT_ISO_LEN;
+}
+
 /*
- * The IOAPIC takes GSIs 0..23 from pin 0. Only the SCI needs an override
- * (level, active high); ISA IRQ 0 stays identity-mapped, as KVM routes it.
+ * The IOAPIC takes GSIs 0..23 from pin 0. Two lines need an override
+ * (level, active high): the SCI and the shared PCI INTx line, which Linux
+ * uses through the interrupt line register as there is no _PRT (as QEMU's
+ * tables do for its PCI IRQs). ISA IRQ 0 stays identity-mapped, as KVM
+ * routes it.
  */
 static void madt_ioapic(uint8_t *p, uint8_t ioapic_id)
 {
@@ -215,13 +277,8 @@ static void madt_ioapic(uint8_t *p, uint8_t ioapic_id)
 	put_le32(p + 4, (uint32_t)LAYOUT_IOAPIC);
 	put_le32(p + 8, 0); /* GSI base */
 	p += MADT_IOAPIC_LEN;
-	p[0] = 2; /* Interrupt Source Override */
-	p[1] = MADT_ISO_LEN;
-	p[2] = 0; /* ISA */
-	p[3] = LAYOUT_SCI_IRQ;
-	put_le32(p + 4, LAYOUT_SCI_IRQ);
-	put_le16(p + 8, ISO_LEVEL_HIGH);
-	p += MADT_ISO_LEN;
+	p = madt_iso_level(p, LAYOUT_SCI_IRQ);
+	p = madt_iso_level(p, LAYOUT_PCI_INTX_IRQ);
 	p[0] = 4; /* Local APIC NMI */
 	p[1] = MADT_NMI_LEN;
 	p[2] = 0xff; /* all processors */
@@ -246,6 +303,26 @@ static int build_madt(struct acpi_builder *b, unsigned int nr_cpus)
 	for (unsigned int i = 0; i < nr_cpus; i++)
 		p = madt_lapic(p, (uint8_t)i);
 	madt_ioapic(p, (uint8_t)nr_cpus);
+	acpi_table_done(t);
+	return acpi_list(b, gpa);
+}
+
+/*
+ * MCFG: one ECAM allocation, segment 0, buses 0 to the window's last (0);
+ * the VMM's E820 map reserves the window, as Linux wants.
+ */
+static int build_mcfg(struct acpi_builder *b)
+{
+	uint64_t gpa;
+	uint8_t *t = acpi_table_new(b, "MCFG", MCFG_LEN, 1, &gpa);
+
+	if (!t)
+		return -ENOSPC;
+	/* Bytes 36..43 are reserved. */
+	put_le64(t + 44, LAYOUT_PCI_ECAM);
+	put_le16(t + 52, 0); /* PCI segment group */
+	t[54] = 0; /* start bus */
+	t[55] = (uint8_t)((LAYOUT_PCI_ECAM_SIZE >> 20) - 1); /* end bus */
 	acpi_table_done(t);
 	return acpi_list(b, gpa);
 }
@@ -294,6 +371,8 @@ static int build_tables(struct acpi_builder *b, unsigned int nr_cpus,
 		ret = build_fadt(b, facs, dsdt);
 	if (!ret)
 		ret = build_madt(b, nr_cpus);
+	if (!ret)
+		ret = build_mcfg(b);
 	if (!ret)
 		ret = build_sdt(b, "XSDT", 8, xsdt);
 	if (!ret)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ACPI tables for x86 guests: RSDP, XSDT and RSDT, FADT (with FACS and a
- * DSDT that only defines \_S5) and MADT. Built into a host buffer that the
- * guest sees at a given guest-physical address; nothing here parses input.
+ * DSDT that defines \_S5 and the PCI host bridge \_SB.PCI0), MADT and
+ * MCFG (the PCI ECAM window). Built into a host buffer that the guest sees
+ * at a given guest-physical address; nothing here parses input.
  */
 #ifndef BOOT_ACPI_H
 #define BOOT_ACPI_H

@@ -298,3 +298,28 @@ int hv_irq_line(struct hv_vm *hv, unsigned int irq, bool level)
 
 	return ret < 0 ? ret : 0;
 }
+
+int hv_msi(struct hv_vm *hv, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = { .address_lo = (uint32_t)addr,
+			       .address_hi = (uint32_t)(addr >> 32),
+			       .data = data };
+	int ret = KVM_IOCTL(hv->vm_fd, KVM_SIGNAL_MSI, &msi);
+
+	/* 0 means the guest blocked it (e.g. masked in the LAPIC): fine. */
+	return ret < 0 ? ret : 0;
+}
+
+int hv_ioeventfd(struct hv_vm *hv, uint64_t gpa, uint32_t len, int fd,
+		 bool assign)
+{
+	struct kvm_ioeventfd io = {
+		.addr = gpa,
+		.len = len,
+		.fd = fd,
+		.flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN
+	};
+	int ret = KVM_IOCTL(hv->vm_fd, KVM_IOEVENTFD, &io);
+
+	return ret < 0 ? ret : 0;
+}

@@ -6,9 +6,17 @@
  *
  * The guest is hostile: a loop, a chain longer than the queue, nested
  * indirect tables, a readable descriptor after a writable one, an address
- * outside RAM or a length that overflows makes the queue *broken*: every
- * later call fails with -EIO and the transport sets NEEDS_RESET. Only
+ * outside RAM or a length that overflows makes the queue *broken*: the
+ * reason is logged once, virtq_pop() and virtq_start() fail with -EIO, the
+ * other calls do nothing, and the transport sets NEEDS_RESET. Only
  * virtq_reset() clears it.
+ *
+ * A chain is zero or more direct descriptors, optionally ending in one
+ * INDIRECT descriptor (without NEXT) whose table holds the rest (spec
+ * 2.7.5.3.2). Every buffer descriptor becomes one iovec, zero-length ones
+ * included; each must lie inside one RAM region.
+ *
+ * One device thread per queue; the guest is the only concurrent party.
  */
 #ifndef VIRTIO_VIRTQUEUE_H
 #define VIRTIO_VIRTQUEUE_H
@@ -42,6 +50,7 @@ struct virtq {
 	uint16_t used_idx; /* next used index to write (shadow) */
 	uint16_t signalled_used; /* used_idx at the last interrupt (EVENT_IDX) */
 	bool signalled_used_valid;
+	bool no_notify; /* virtq_set_notify(false) in force */
 	/* Host pointers to the rings, checked once at virtq_start(). */
 	void *desc, *avail, *used;
 };
@@ -57,19 +66,27 @@ struct virtq_elem {
 
 /*
  * Check the ring addresses (alignment, inside RAM for @q->size entries)
- * and take host pointers to them. -EINVAL (queue broken) if they are bad.
+ * and take host pointers to them. -EINVAL (queue broken) if they are bad,
+ * -EIO if the queue already is. Indices start from where virtq_reset() or
+ * a zeroed struct left them.
  */
 int virtq_start(struct virtq *q);
 
-/* Forget all device state (guest reset or queue reset); keeps @q->vm. */
+/*
+ * Forget all device state (guest reset or queue reset): not ready, not
+ * broken, indices 0. Keeps @q->vm and the fields the transport sets.
+ */
 void virtq_reset(struct virtq *q);
 
 /*
  * Take the next available chain into @elem, using at most @max_iov
  * entries of @iov (a chain needing more is an error, as is a chain of
  * more descriptors than the queue size). Returns 1 with a request, 0 when
- * the ring is empty, -EIO when the queue is (now) broken; the first
- * breakage is logged once with the reason.
+ * the ring is empty or the queue not started, -EIO when the queue is
+ * (now) broken; the first breakage is logged once with the reason. @elem
+ * is only meaningful after 1. With EVENT_IDX (and notifications on) it
+ * also moves avail_event past the popped chain, so the driver keeps
+ * kicking even if the device never calls virtq_set_notify().
  */
 int virtq_pop(struct virtq *q, struct virtq_elem *elem, struct iovec *iov,
 	      unsigned int max_iov);
@@ -77,6 +94,7 @@ int virtq_pop(struct virtq *q, struct virtq_elem *elem, struct iovec *iov,
 /*
  * Return chain @head with @len bytes written into its writable part: one
  * used-ring entry, published with a release barrier before the index.
+ * @len must not exceed the chain's in_len (the driver trusts it).
  */
 void virtq_push(struct virtq *q, uint16_t head, uint32_t len);
 
@@ -90,8 +108,9 @@ bool virtq_should_notify(struct virtq *q);
 /*
  * Ask the driver for notifications (true) or not (false): VIRTQ_USED_F_
  * NO_NOTIFY, or avail_event with EVENT_IDX. After enabling, the caller
- * must check for available buffers again (returns true if there are some)
- * to close the race with a driver that added one meanwhile.
+ * must check for available buffers again (returns virtq_has_avail(), with
+ * a full barrier before it) to close the race with a driver that added
+ * one meanwhile.
  */
 bool virtq_set_notify(struct virtq *q, bool enable);
 

@@ -102,22 +102,28 @@ int bus_unregister(struct bus *bus, uint64_t base)
 bool bus_access(struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len,
 		bool write)
 {
-	const struct bus_range *r = NULL;
+	struct bus_range r = { 0 };
 	size_t i;
 
+	/*
+	 * Copy the range and call the handler without the lock: a handler
+	 * may move ranges itself (a PCI config write relocating a BAR), and
+	 * devices outlive every vCPU, so a stale copy still points at a live
+	 * device.
+	 */
 	pthread_rwlock_rdlock(&bus->lock);
 	i = bus_lower_bound(bus, addr);
 	/* Written so that no sum can wrap on a hostile address. */
 	if (i < bus->nr && bus->ranges[i].base <= addr &&
 	    addr - bus->ranges[i].base <= bus->ranges[i].len &&
 	    len <= bus->ranges[i].len - (addr - bus->ranges[i].base))
-		r = &bus->ranges[i];
-	if (r && write)
-		r->ops->write(r->opaque, addr - r->base, data, len);
-	else if (r)
-		r->ops->read(r->opaque, addr - r->base, data, len);
+		r = bus->ranges[i];
 	pthread_rwlock_unlock(&bus->lock);
-	if (r)
+	if (r.ops && write)
+		r.ops->write(r.opaque, addr - r.base, data, len);
+	else if (r.ops)
+		r.ops->read(r.opaque, addr - r.base, data, len);
+	if (r.ops)
 		return true;
 
 	if (!write)

@@ -48,7 +48,9 @@ int bus_unregister(struct bus *bus, uint64_t base);
 /*
  * Dispatch one access to the range holding [addr, addr+len). An unclaimed
  * read returns all-ones and an unclaimed write is dropped; both are counted.
- * Returns true if a device claimed the access.
+ * Returns true if a device claimed the access. The handler runs without
+ * the bus lock, so it may register and unregister ranges (PCI BAR moves);
+ * in exchange a device must stay alive until no vCPU can reach it.
  */
 bool bus_access(struct bus *bus, uint64_t addr, uint8_t *data, uint32_t len,
 		bool write);

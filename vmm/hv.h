@@ -64,5 +64,14 @@ void hv_vcpu_dump(struct hv_vcpu *vcpu);
 uint64_t hv_vcpu_pc(struct hv_vcpu *vcpu);
 /* Set the level of legacy interrupt line @irq. */
 int hv_irq_line(struct hv_vm *hv, unsigned int irq, bool level);
+/* Inject the MSI @addr/@data; safe from any thread. 0/-errno. */
+int hv_msi(struct hv_vm *hv, uint64_t addr, uint32_t data);
+/*
+ * Make a guest write of @len bytes to MMIO @gpa signal eventfd @fd in the
+ * hypervisor, without an exit (@assign false removes it). -ENOTSUP if the
+ * backend has no such fast path.
+ */
+int hv_ioeventfd(struct hv_vm *hv, uint64_t gpa, uint32_t len, int fd,
+		 bool assign);
 
 #endif

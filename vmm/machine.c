@@ -14,6 +14,8 @@
 
 #include "boot/kernel.h"
 #include "boot/x86_tables.h"
+#include "pci/pci.h"
+#include "virtio/blk.h"
 #include "vmm/hv.h"
 #include "vmm/layout_x86_64.h"
 #include "vmm/log.h"
@@ -28,6 +30,9 @@ struct machine {
 	struct kernel_files files;
 	struct console *con;
 	struct platform *platform;
+	struct pci_bus pci;
+	bool pci_ready;
+	struct blk *disks[MACHINE_MAX_DISKS];
 	struct boot_entry entry;
 	int sig_fd;
 	int sample_fd; /* timerfd driving --pc-samples, or -1 */
@@ -100,6 +105,29 @@ static int machine_irq_line(struct vm *vm, unsigned int irq, bool level)
 	return hv_irq_line(vm->hv, irq, level);
 }
 
+static int machine_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	return vm->hv ? hv_msi(vm->hv, addr, data) : -ENODEV;
+}
+
+static int machine_ioeventfd(struct vm *vm, uint64_t gpa, uint32_t len, int fd,
+			     bool assign)
+{
+	return vm->hv ? hv_ioeventfd(vm->hv, gpa, len, fd, assign) : -ENOTSUP;
+}
+
+/* The PCI bus and its devices, in --disk order (vda, vdb, ...). */
+static int machine_pci(struct machine *m)
+{
+	const struct machine_config *cfg = m->cfg;
+	int ret = pci_bus_init(&m->pci, &m->vm);
+
+	m->pci_ready = !ret;
+	for (unsigned int i = 0; !ret && i < cfg->nr_disks; i++)
+		ret = blk_create(&m->vm, &m->pci, &cfg->disks[i], &m->disks[i]);
+	return ret;
+}
+
 static int machine_load(struct machine *m, const char *cmdline)
 {
 	const struct machine_config *cfg = m->cfg;
@@ -146,6 +174,8 @@ static int machine_hv(struct machine *m)
 				vm->regions[i].size,
 				HV_PROT_READ | HV_PROT_WRITE | HV_PROT_EXEC);
 	vm->irq_line = machine_irq_line;
+	vm->msi = machine_msi;
+	vm->ioeventfd = machine_ioeventfd;
 	return ret;
 }
 
@@ -368,6 +398,11 @@ static void machine_teardown(struct machine *m)
 	if (m->cfg->pc_samples && m->vm.vcpus)
 		machine_write_samples(m);
 	vcpus_free(&m->vm);
+	/* Off the buses first, then the devices stop their threads. */
+	if (m->pci_ready)
+		pci_bus_destroy(&m->pci);
+	for (unsigned int i = 0; i < MACHINE_MAX_DISKS; i++)
+		blk_destroy(m->disks[i]);
 	platform_destroy(m->platform);
 	console_close(m->con);
 	if (m->vm.hv)
@@ -407,6 +442,9 @@ static int machine_setup(struct machine *m)
 		ret = machine_devices(m);
 	if (!ret)
 		ret = machine_hv(m);
+	/* After the backend: devices register ioeventfds as they plug in. */
+	if (!ret)
+		ret = machine_pci(m);
 	if (!ret)
 		ret = machine_signals(m);
 	if (!ret)

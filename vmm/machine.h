@@ -9,6 +9,9 @@
 
 #include "boot/kernel.h"
 #include "serial/console.h"
+#include "virtio/disk.h"
+
+#define MACHINE_MAX_DISKS 16
 #include "vmm/vm.h"
 
 /* The kernel command line used when --cmdline is not given. */
@@ -34,6 +37,8 @@ struct machine_config {
 	bool host_quirks; /* add what this host needs to the cmdline */
 	bool stats; /* print exit statistics at the end */
 	const char *pc_samples; /* write guest PC samples (100 Hz) here */
+	struct disk_spec disks[MACHINE_MAX_DISKS]; /* vda, vdb, ... */
+	unsigned int nr_disks;
 };
 
 /*

@@ -91,7 +91,7 @@ uint64_t vm_low_ram_top(const struct vm *vm)
 
 int vm_e820(const struct vm *vm, struct e820_entry *out, unsigned int max)
 {
-	struct e820_entry map[5];
+	struct e820_entry map[6];
 	unsigned int n = 0;
 
 	map[n++] = (struct e820_entry){ 0, LAYOUT_EBDA, E820_RAM };
@@ -101,6 +101,9 @@ int vm_e820(const struct vm *vm, struct e820_entry *out, unsigned int max)
 	map[n++] = (struct e820_entry){ LAYOUT_HIMEM,
 					vm_low_ram_top(vm) - LAYOUT_HIMEM,
 					E820_RAM };
+	/* PCI ECAM (the ACPI MCFG window): Linux wants it reserved here. */
+	map[n++] = (struct e820_entry){ LAYOUT_PCI_ECAM, LAYOUT_PCI_ECAM_SIZE,
+					E820_RESERVED };
 	map[n++] = (struct e820_entry){ LAYOUT_KVM_IDENTITY_MAP,
 					LAYOUT_MMIO_HOLE_END -
 						LAYOUT_KVM_IDENTITY_MAP,

@@ -114,3 +114,15 @@ int hv_irq_line(struct hv_vm *hv, unsigned int irq, bool level)
 		fake_hv.irq_level[irq] = level;
 	return 0;
 }
+
+int hv_msi(struct hv_vm *hv, uint64_t addr, uint32_t data)
+{
+	fake_hv.msis++;
+	return 0;
+}
+
+int hv_ioeventfd(struct hv_vm *hv, uint64_t gpa, uint32_t len, int fd,
+		 bool assign)
+{
+	return -ENOTSUP;
+}

@@ -17,7 +17,7 @@ struct fake_hv_state {
 	int fail_vm_create;
 	bool pvm;
 	/* records */
-	unsigned int runs, kicks, dumps, maps, boot_set;
+	unsigned int runs, kicks, dumps, maps, boot_set, msis;
 	bool irq_level[FAKE_HV_IRQS];
 };
 

@@ -94,16 +94,19 @@ static void test_acpi_roots(void **state)
 	int used = build(2);
 	const uint8_t *rsdp = buf, *xsdt = xsdt_of(used), *rsdt;
 
-	assert_int_equal(get_le32(xsdt + 4), 36 + 2 * 8);
+	assert_int_equal(get_le32(xsdt + 4), 36 + 3 * 8);
 	assert_memory_equal(table(get_le64(xsdt + 36), "FACP", used), "FACP",
 			    4);
 	assert_memory_equal(table(get_le64(xsdt + 44), "APIC", used), "APIC",
 			    4);
+	assert_memory_equal(table(get_le64(xsdt + 52), "MCFG", used), "MCFG",
+			    4);
 	/* The RSDT lists the same tables with 32-bit pointers. */
 	rsdt = table(get_le32(rsdp + 16), "RSDT", used);
-	assert_int_equal(get_le32(rsdt + 4), 36 + 2 * 4);
-	assert_int_equal(get_le32(rsdt + 36), get_le64(xsdt + 36));
-	assert_int_equal(get_le32(rsdt + 40), get_le64(xsdt + 44));
+	assert_int_equal(get_le32(rsdt + 4), 36 + 3 * 4);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(get_le32(rsdt + 36 + 4 * i),
+				 get_le64(xsdt + 36 + 8 * i));
 	assert_memory_equal(rsdp + 9, "VMM   ", 6);
 	assert_memory_equal(xsdt + 10, "VMM   ", 6);
 }
@@ -140,19 +143,66 @@ static void test_acpi_fadt(void **state)
 		assert_int_equal(fadt[i], 0);
 }
 
-static void test_acpi_dsdt_s5(void **state)
+/* \_S5, then Device (\_SB.PCI0): the bytes iasl makes of the ASL. */
+static void test_acpi_dsdt(void **state)
 {
 	static const uint8_t aml[] = {
 		0x08, '_',  'S',  '5',	'_',  0x12, 0x08,
 		0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00
 	};
+	/*
+	 * Device (_SB.PCI0) { Name (_HID, EisaId ("PNP0A08")), _CID
+	 * EisaId ("PNP0A03"), _UID 0, _SEG 0, _BBN 0, _CRS: WordBusNumber
+	 * 0-0, IO (Decode16, 0xCF8, 0xCF8, 1, 8), WordIO 0-0xCF7 and
+	 * 0xD00-0xFFFF, DWordMemory 0xC0000000-0xDFFFFFFF }: iasl 20200925
+	 * output for that ASL.
+	 */
+	static const uint8_t pci0[] = {
+		0x5b, 0x82, 0x4f, 0x08, 0x2e, 0x5f, 0x53, 0x42, 0x5f, 0x50,
+		0x43, 0x49, 0x30, 0x08, 0x5f, 0x48, 0x49, 0x44, 0x0c, 0x41,
+		0xd0, 0x0a, 0x08, 0x08, 0x5f, 0x43, 0x49, 0x44, 0x0c, 0x41,
+		0xd0, 0x0a, 0x03, 0x08, 0x5f, 0x55, 0x49, 0x44, 0x00, 0x08,
+		0x5f, 0x53, 0x45, 0x47, 0x00, 0x08, 0x5f, 0x42, 0x42, 0x4e,
+		0x00, 0x08, 0x5f, 0x43, 0x52, 0x53, 0x11, 0x48, 0x05, 0x0a,
+		0x54, 0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x47, 0x01, 0xf8,
+		0x0c, 0xf8, 0x0c, 0x01, 0x08, 0x88, 0x0d, 0x00, 0x01, 0x0c,
+		0x03, 0x00, 0x00, 0x00, 0x00, 0xf7, 0x0c, 0x00, 0x00, 0xf8,
+		0x0c, 0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00,
+		0x0d, 0xff, 0xff, 0x00, 0x00, 0x00, 0xf3, 0x87, 0x17, 0x00,
+		0x00, 0x0c, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0xc0, 0xff, 0xff, 0xff, 0xdf, 0x00, 0x00, 0x00, 0x00, 0x00,
+		0x00, 0x00, 0x20, 0x79, 0x00,
+	};
 	int used = build(1);
 	const uint8_t *fadt = find("FACP", used);
 	const uint8_t *dsdt = table(get_le64(fadt + 140), "DSDT", used);
 
-	assert_int_equal(get_le32(dsdt + 4), 36 + sizeof(aml));
+	assert_int_equal(get_le32(dsdt + 4), 36 + sizeof(aml) + sizeof(pci0));
 	assert_memory_equal(dsdt + 36, aml, sizeof(aml));
+	assert_memory_equal(dsdt + 36 + sizeof(aml), pci0, sizeof(pci0));
 	assert_int_equal(aml[9], ACPI_PM_SLP_TYP_S5);
+	/* The memory window, before the end tag, is the layout's. */
+	assert_int_equal(get_le32(pci0 + sizeof(pci0) - 2 - 16),
+			 LAYOUT_PCI_MMIO);
+	assert_int_equal(get_le32(pci0 + sizeof(pci0) - 2 - 4),
+			 LAYOUT_PCI_MMIO_SIZE);
+}
+
+static void test_acpi_mcfg(void **state)
+{
+	int used = build(2);
+	const uint8_t *mcfg = find("MCFG", used);
+
+	assert_int_equal(get_le32(mcfg + 4), 60);
+	assert_int_equal(mcfg[8], 1);
+	assert_int_equal(get_le64(mcfg + 36), 0); /* reserved */
+	assert_int_equal(get_le64(mcfg + 44), LAYOUT_PCI_ECAM);
+	assert_int_equal(get_le16(mcfg + 52), 0); /* segment */
+	assert_int_equal(mcfg[54], 0); /* buses 0..0 */
+	assert_int_equal(mcfg[55], 0);
+	assert_int_equal(get_le32(mcfg + 56), 0);
+	assert_int_equal(LAYOUT_PCI_ECAM_SIZE, 1 << 20); /* one bus */
 }
 
 /* Walk the MADT entries; check LAPIC ids 0..n-1 and the rest. */
@@ -183,10 +233,11 @@ static void check_madt(unsigned int n)
 			assert_int_equal(get_le32(e + 8), 0);
 			ioapics++;
 			break;
-		case 2:
+		case 2: /* the SCI, then the PCI INTx line: level, high */
 			assert_int_equal(e[2], 0);
-			assert_int_equal(e[3], LAYOUT_SCI_IRQ);
-			assert_int_equal(get_le32(e + 4), LAYOUT_SCI_IRQ);
+			assert_int_equal(e[3], isos ? LAYOUT_PCI_INTX_IRQ :
+						      LAYOUT_SCI_IRQ);
+			assert_int_equal(get_le32(e + 4), e[3]);
 			assert_int_equal(get_le16(e + 8), 0x000d);
 			isos++;
 			break;
@@ -203,7 +254,7 @@ static void check_madt(unsigned int n)
 	assert_int_equal(off, len);
 	assert_int_equal(lapics, n);
 	assert_int_equal(ioapics, 1);
-	assert_int_equal(isos, 1);
+	assert_int_equal(isos, 2);
 	assert_int_equal(nmis, 1);
 }
 
@@ -463,7 +514,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_acpi_roots),
 		cmocka_unit_test(test_acpi_fadt),
-		cmocka_unit_test(test_acpi_dsdt_s5),
+		cmocka_unit_test(test_acpi_dsdt),
+		cmocka_unit_test(test_acpi_mcfg),
 		cmocka_unit_test(test_acpi_madt),
 		cmocka_unit_test(test_acpi_errors),
 		cmocka_unit_test(test_acpi_other_gpa),

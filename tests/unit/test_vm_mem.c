@@ -151,6 +151,10 @@ static void test_e820_256m(void **state)
 	check_e820_ram_backed(vm, map, n);
 	for (int i = 0; i < n; i++)
 		assert_true(map[i].addr < LAYOUT_HIGH_RAM);
+	/* The PCI ECAM window (ACPI MCFG) is reserved, as Linux checks. */
+	assert_int_equal(map[3].addr, LAYOUT_PCI_ECAM);
+	assert_int_equal(map[3].size, LAYOUT_PCI_ECAM_SIZE);
+	assert_int_equal(map[3].type, E820_RESERVED);
 }
 
 static void test_e820_4g(void **state)

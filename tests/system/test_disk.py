@@ -1,0 +1,141 @@
+"""virtio-blk with the real test kernel.
+
+Here guest user space cannot run, so the kernel itself does the disk I/O:
+`root=/dev/vda rootfstype=ext2 rw` makes it read the ext2 image the test
+made with mke2fs and, when mounting read-write, write the superblock back
+(mount count, "not clean") and wait for that write. The host
+then reads the image with dumpe2fs. Where user space runs, init also
+writes a pattern with O_DIRECT and the host checks the bytes.
+"""
+import hashlib
+import signal
+import subprocess
+
+import pytest
+
+from conftest import EXIT_SETUP, EXIT_STOPPED, Boot, host_is_pvm, run_vmm
+
+PVM = host_is_pvm()
+MOUNTED = "VFS: Mounted root (ext2 filesystem)"
+NO_USERSPACE = "guest user space cannot make system calls on PVM-based hosts"
+# Init writes a 4 KiB pattern at 100 KiB with O_DIRECT and reads it back.
+DD_PATTERN = ("yes vmm-pattern | head -c 4096 > /p; "
+              "dd if=/p of=/dev/vda bs=4096 seek=25 oflag=direct conv=fsync "
+              "&& dd if=/dev/vda bs=4096 skip=25 count=1 iflag=direct "
+              "| cmp - /p")
+PATTERN = (b"vmm-pattern\n" * 342)[:4096]
+
+
+def encode(cmd):
+    """test-images/init's vmm.run= encoding: %XX for anything unsafe."""
+    return "".join(c if c.isalnum() or c in "/-_.=" else f"%{ord(c):02X}"
+                   for c in cmd)
+
+
+def mkext2(path, mib=16):
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", "-L", "vmmtest",
+                    str(path), f"{mib}M"], check=True)
+    return str(path)
+
+
+def superblock(path):
+    out = subprocess.run(["dumpe2fs", "-h", str(path)], check=True,
+                         capture_output=True, text=True).stdout
+    fields = {}
+    for line in out.splitlines():
+        if ":" in line:
+            k, v = line.split(":", 1)
+            fields[k.strip()] = v.strip()
+    return fields
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def disks(images, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("disk")
+    rw, ro = mkext2(tmp / "rw.img"), mkext2(tmp / "ro.img")
+    scratch, pattern = tmp / "scratch.img", tmp / "pattern.img"
+    for path in (scratch, pattern):
+        with open(path, "wb") as f:
+            f.truncate(4 << 20)
+    ro_sum = sha(ro)
+    root = "root=/dev/vda rootfstype=ext2"
+    base = ["--kernel", images["vmlinux"]]
+    boots = {
+        # The kernel mounts the image read-write and waits for its
+        # superblock write; SIGKILL right then proves that what the guest
+        # waited for is on the host side, not in our memory.
+        "rw": Boot(base + ["--disk", rw, "--disk", str(scratch),
+                           "--append", f"{root} rw"]),
+        "ro": Boot(base + ["--disk", f"{ro},ro", "--append", f"{root} rw"],
+                   trigger=(MOUNTED, b"\x01x")),
+    }
+    if not PVM:
+        boots["user"] = Boot(base + ["--initrd", images["initrd"], "--disk",
+                                     f"{pattern},cache=none", "--append",
+                                     "vmm.run=" + encode(DD_PATTERN)])
+    yield {"kernel": images["vmlinux"], "rw": rw, "ro": ro, "ro_sum": ro_sum, "pattern": pattern,
+           "boots": boots}
+    for b in boots.values():
+        b.kill()
+
+
+@pytest.fixture(scope="module")
+def rw_boot(disks):
+    b = disks["boots"]["rw"]
+    b.wait_for("[vda]")
+    # While it runs: a second VMM must not open the same image.
+    second = run_vmm(["boot", "--kernel", disks["kernel"], "--disk",
+                      disks["rw"]])
+    b.second = second
+    b.wait_for(MOUNTED)
+    b.proc.send_signal(signal.SIGKILL)
+    b.rc = b.finish()
+    return b
+
+
+def test_guest_sees_disk_of_right_size(rw_boot):
+    line = next(l for l in rw_boot.lines if "[vda]" in l)
+    assert "32768 512-byte logical blocks" in line, line
+    assert any("[vdb]" in l and "8192 512-byte logical blocks" in l
+               for l in rw_boot.lines)
+
+
+def test_second_vmm_on_same_image_is_refused(rw_boot, disks):
+    r = rw_boot.second
+    assert r.returncode == EXIT_SETUP, r.stderr
+    assert f"disk {disks['rw']}: in use by pid {rw_boot.proc.pid}" in r.stderr
+
+
+def test_kernel_wrote_superblock_and_it_survived_sigkill(rw_boot, disks):
+    assert f"{MOUNTED} on device" in rw_boot.console
+    assert rw_boot.rc == -signal.SIGKILL
+    sb = superblock(disks["rw"])
+    # (The guest has no RTC here, so its mount time is 0: not checked.)
+    assert sb["Mount count"] == "1", sb
+    assert sb["Filesystem state"] == "not clean", sb
+
+
+def test_pattern_written_with_o_direct(disks):
+    if PVM:
+        pytest.skip(NO_USERSPACE)
+    b = disks["boots"]["user"]
+    b.wait_for("VMM-INIT: exit status")
+    assert b.finish() == 0, b.stderr
+    assert "VMM-INIT: exit status 0" in b.console
+    with open(disks["pattern"], "rb") as f:
+        f.seek(25 * 4096)
+        assert f.read(4096) == PATTERN
+
+
+def test_read_only_disk_refuses_writes(disks):
+    b = disks["boots"]["ro"]
+    rc = b.finish()
+    assert rc == EXIT_STOPPED, b.stderr
+    # The kernel saw the write protection and fell back to read-only.
+    assert f"{MOUNTED} readonly on device" in b.console
+    assert sha(disks["ro"]) == disks["ro_sum"]
