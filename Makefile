@@ -129,6 +129,18 @@ clean:
 .PHONY: all unit system test images run deps format format-check clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
+# ---- benchmarks: measure and compare, never pass/fail ----
+$(BUILD)/bench/bench_blk: tests/bench/bench_blk.c virtio/blk_req.c \
+		virtio/disk.c virtio/virtqueue.c vmm/vm.c vmm/bus.c vmm/log.c
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The virtio-blk data path against plain pread/pwrite on the same file.
+bench-blk: $(BUILD)/bench/bench_blk
+	$(Q)$(BUILD)/bench/bench_blk
+.PHONY: bench-blk
+
 # ---- fuzzing (libFuzzer via clang): every parser of guest or file input ----
 FUZZ_SECONDS ?= 20
 FBUILD := $(BUILD)/fuzz

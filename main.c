@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vmm/hv.h"
 #include "vmm/log.h"
@@ -23,6 +24,7 @@ enum {
 	EXIT_SETUP = 3, /* could not start: files, KVM, memory */
 	EXIT_GUEST_PANIC = 4, /* guest kernel panic */
 	EXIT_TRIPLE_FAULT = 5, /* guest triple fault / shutdown */
+	EXIT_TIMEOUT = 124, /* --timeout expired (as timeout(1)) */
 	EXIT_STOPPED = 130, /* stopped on the host: Ctrl-A x or a signal */
 };
 
@@ -34,6 +36,8 @@ enum {
 	"  3    set-up error (kernel/initrd file, KVM unusable, memory)\n"       \
 	"  4    the guest kernel panicked\n"                                     \
 	"  5    the guest triple-faulted (CPU shutdown)\n"                       \
+	"  N    the guest wrote N to the debug-exit port 0x501\n"                \
+	"  124  --timeout expired\n"                                             \
 	"  130  stopped on the host (Ctrl-A x, SIGINT, SIGTERM, SIGHUP)\n"
 
 const char *argp_program_version = "vmm " VMM_VERSION;
@@ -49,6 +53,9 @@ enum {
 	OPT_LOAD_ADDR,
 	OPT_ENTRY,
 	OPT_DISK,
+	OPT_TIMEOUT,
+	OPT_BOOT_TRACE,
+	OPT_CONSOLE_LOG,
 };
 
 /* ACPI MADT and MP table entries hold 8-bit APIC ids; one is the IOAPIC. */
@@ -82,6 +89,14 @@ static const struct argp_option boot_options[] = {
 	  "Number of vCPUs, 1-254 and at most KVM's limit (default 1)", 0 },
 	{ "console", OPT_CONSOLE, "WHERE", 0,
 	  "Guest console: stdio (default), file:PATH or none", 0 },
+	{ "console-log", OPT_CONSOLE_LOG, "FILE", 0,
+	  "Also write all guest output to FILE (unbuffered)", 0 },
+	{ "timeout", OPT_TIMEOUT, "SECONDS", 0,
+	  "Stop the guest after SECONDS and exit 124, printing where the vCPUs were and the last console line",
+	  0 },
+	{ "boot-trace", OPT_BOOT_TRACE, NULL, 0,
+	  "Print the boot timeline (process start to first guest instruction, first console output, 'Run /init', the guest's boot-timer port write) and exit counts",
+	  0 },
 	{ "no-host-quirks", OPT_NO_QUIRKS, NULL, 0,
 	  "Do not add the kernel options this host needs (on PVM-based nested hosts: noxsave clearcpuid=...)",
 	  0 },
@@ -161,6 +176,18 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_DISK:
 		return parse_disk(state, cfg, arg);
+	case OPT_TIMEOUT:
+		if (parse_uint(arg, 1, 86400 * 365, &cfg->timeout_s))
+			return usage_error(
+				state, "invalid --timeout '%s' (seconds)", arg);
+		break;
+	case OPT_BOOT_TRACE:
+		cfg->boot_trace = true;
+		cfg->stats = true;
+		break;
+	case OPT_CONSOLE_LOG:
+		cfg->console.log_path = arg;
+		break;
 	case OPT_LOAD_ADDR:
 	case OPT_ENTRY:
 		if (parse_addr(arg, key == OPT_ENTRY ? &cfg->entry :
@@ -222,9 +249,13 @@ static const struct argp boot_argp = {
 	NULL
 };
 
-static int exit_code_for(enum vm_stop_reason reason)
+static int exit_code_for(enum vm_stop_reason reason, int guest_code)
 {
 	switch (reason) {
+	case VM_STOP_GUEST_EXIT:
+		return guest_code;
+	case VM_STOP_TIMEOUT:
+		return EXIT_TIMEOUT;
 	case VM_STOP_POWEROFF:
 	case VM_STOP_REBOOT:
 		return EXIT_GUEST_OK;
@@ -247,14 +278,30 @@ static int cmd_boot(int argc, char **argv)
 		.console = { .kind = CONSOLE_STDIO },
 		.host_quirks = true,
 	};
-	enum vm_stop_reason reason = VM_STOP_NONE;
-	int code;
+	struct machine_result res = { VM_STOP_NONE, 0 };
+	int code, cmd_at = argc;
 
-	argp_parse(&boot_argp, argc, argv, 0, NULL, &cfg);
-	if (machine_boot(&cfg, &reason))
+	clock_gettime(CLOCK_MONOTONIC, &cfg.t_process);
+	/* "-- CMD ARGS": a command for the test initramfs to run. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			cmd_at = i;
+			break;
+		}
+	}
+	if (cmd_at < argc) {
+		cfg.run_argv = (const char *const *)argv + cmd_at + 1;
+		cfg.run_argc = argc - cmd_at - 1;
+	}
+	argp_parse(&boot_argp, cmd_at, argv, 0, NULL, &cfg);
+	if (cmd_at < argc && !cfg.run_argc) {
+		fprintf(stderr, "vmm boot: nothing after '--'\n");
+		return EXIT_USAGE;
+	}
+	if (machine_boot(&cfg, &res))
 		return EXIT_SETUP;
-	code = exit_code_for(reason);
-	log_info("%s (exit status %d)", vm_stop_name(reason), code);
+	code = exit_code_for(res.reason, res.guest_code);
+	log_info("%s (exit status %d)", vm_stop_name(res.reason), code);
 	return code;
 }
 

@@ -21,13 +21,18 @@
 
 #define CONSOLE_LINE_MAX 1024
 
+/* One place guest output goes. */
+struct console_sink {
+	int fd; /* -1: output discarded */
+	bool own; /* fd was opened here */
+	bool dead; /* the reader went away; drop further output */
+	bool warned;
+};
+
 struct console {
 	enum console_kind kind;
-	int out_fd; /* -1: output discarded */
-	bool own_out; /* out_fd was opened here */
+	struct console_sink out, log; /* the console; the --console-log copy */
 	int in_fd;
-	bool out_dead; /* the reader went away; drop further output */
-	bool out_warned;
 	void (*on_line)(void *opaque, const char *line);
 	void *opaque;
 	/* Serialises output and the line buffers against console_last_line. */
@@ -115,7 +120,7 @@ static int open_stdio(struct console *con)
 {
 	int ret;
 
-	con->out_fd = STDOUT_FILENO;
+	con->out.fd = STDOUT_FILENO;
 	/* A pipe or /dev/null is fine as input; only a closed fd is not. */
 	if (fcntl(STDIN_FILENO, F_GETFD) < 0)
 		return 0;
@@ -128,7 +133,7 @@ static int open_stdio(struct console *con)
 	return 0;
 }
 
-static int open_file(struct console *con, const char *path)
+static int open_file(struct console_sink *sink, const char *path)
 {
 	int fd, err;
 
@@ -140,8 +145,8 @@ static int open_file(struct console *con, const char *path)
 		log_err("console file %s: %s", path, strerror(err));
 		return -err;
 	}
-	con->out_fd = fd;
-	con->own_out = true;
+	sink->fd = fd;
+	sink->own = true;
 	return 0;
 }
 
@@ -175,7 +180,7 @@ int console_open(struct console **out, const struct console_config *cfg)
 		return ret;
 	}
 	con->kind = cfg->kind;
-	con->out_fd = -1;
+	con->out.fd = con->log.fd = -1;
 	con->in_fd = -1;
 	con->on_line = cfg->on_line;
 	con->opaque = cfg->opaque;
@@ -184,7 +189,7 @@ int console_open(struct console **out, const struct console_config *cfg)
 		ret = open_stdio(con);
 		break;
 	case CONSOLE_FILE:
-		ret = open_file(con, cfg->path);
+		ret = open_file(&con->out, cfg->path);
 		break;
 	case CONSOLE_NONE:
 		ret = 0;
@@ -193,12 +198,16 @@ int console_open(struct console **out, const struct console_config *cfg)
 		ret = -EINVAL;
 		break;
 	}
+	if (!ret && cfg->log_path)
+		ret = open_file(&con->log, cfg->log_path);
 	if (ret) {
+		if (con->out.own)
+			close(con->out.fd);
 		pthread_mutex_destroy(&con->lock);
 		free(con);
 		return ret;
 	}
-	if (con->out_fd >= 0)
+	if (con->out.fd >= 0)
 		ignore_sigpipe();
 	*out = con;
 	return 0;
@@ -210,33 +219,38 @@ void console_close(struct console *con)
 		return;
 	if (con->kind == CONSOLE_STDIO)
 		tty_restore();
-	if (con->own_out)
-		close(con->out_fd);
+	if (con->out.own)
+		close(con->out.fd);
+	if (con->log.own)
+		close(con->log.fd);
 	pthread_mutex_destroy(&con->lock);
 	free(con);
 }
 
-static void write_failed(struct console *con, int err)
+static void write_failed(struct console_sink *sink, int err)
 {
 	/* A vanished reader is normal (| head); do not spam or stop the VM. */
 	if (err == EPIPE || err == EIO) {
 		log_debug("console: output closed: %s", strerror(err));
-		con->out_dead = true;
+		sink->dead = true;
 		return;
 	}
-	if (!con->out_warned)
+	if (!sink->warned)
 		log_warn("console: write: %s", strerror(err));
-	con->out_warned = true;
+	sink->warned = true;
 }
 
-/* Write all of @buf; waits on a non-blocking fd rather than losing bytes. */
-static void write_all(struct console *con, const uint8_t *buf, size_t len)
+/*
+ * Write all of @buf at once (no buffering: a CI log keeps the last words
+ * of a panic); waits on a non-blocking fd rather than losing bytes.
+ */
+static void write_all(struct console_sink *sink, const uint8_t *buf, size_t len)
 {
-	struct pollfd pfd = { .fd = con->out_fd, .events = POLLOUT };
+	struct pollfd pfd = { .fd = sink->fd, .events = POLLOUT };
 	ssize_t n;
 
-	while (len && !con->out_dead) {
-		n = write(con->out_fd, buf, len);
+	while (len && sink->fd >= 0 && !sink->dead) {
+		n = write(sink->fd, buf, len);
 		if (n > 0) {
 			buf += n;
 			len -= (size_t)n;
@@ -245,7 +259,7 @@ static void write_all(struct console *con, const uint8_t *buf, size_t len)
 		} else if (n < 0 && errno == EAGAIN) {
 			poll(&pfd, 1, -1);
 		} else {
-			write_failed(con, n < 0 ? errno : EIO);
+			write_failed(sink, n < 0 ? errno : EIO);
 			return;
 		}
 	}
@@ -280,8 +294,8 @@ void console_output(struct console *con, const uint8_t *buf, size_t len)
 	if (!con || !buf || !len)
 		return;
 	pthread_mutex_lock(&con->lock);
-	if (con->out_fd >= 0)
-		write_all(con, buf, len);
+	write_all(&con->out, buf, len);
+	write_all(&con->log, buf, len);
 	/* on_line runs under the (recursive) lock, so lines stay in order. */
 	watch_lines(con, buf, len);
 	pthread_mutex_unlock(&con->lock);

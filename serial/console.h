@@ -16,6 +16,7 @@ enum console_kind { CONSOLE_STDIO, CONSOLE_FILE, CONSOLE_NONE };
 struct console_config {
 	enum console_kind kind;
 	const char *path; /* CONSOLE_FILE */
+	const char *log_path; /* a copy of all output goes here too, or NULL */
 	/* Called for each complete guest output line (without "\r\n"). */
 	void (*on_line)(void *opaque, const char *line);
 	void *opaque;

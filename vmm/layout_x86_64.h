@@ -72,6 +72,14 @@
 #define LAYOUT_PM1_CNT_LEN 2
 #define LAYOUT_SCI_IRQ 9 /* ISA IRQ of the ACPI SCI */
 
+/*
+ * Ports for scripted boots: a byte written to DEBUG_EXIT ends the VM with
+ * that exit status; any write to BOOT_TIMER marks "user space reached" in
+ * the boot timeline (--boot-trace).
+ */
+#define LAYOUT_DEBUG_EXIT_PORT 0x501
+#define LAYOUT_BOOT_TIMER_PORT 0x502
+
 /* The minimum guest RAM: room for boot structures and a small kernel. */
 #define LAYOUT_MIN_RAM (16ULL << 20)
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "vmm/machine.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -36,6 +37,9 @@ struct machine {
 	struct boot_entry entry;
 	int sig_fd;
 	int sample_fd; /* timerfd driving --pc-samples, or -1 */
+	int timeout_fd; /* timerfd for --timeout, or -1 */
+	struct timespec t_init; /* the "Run /init" line was seen */
+	bool seen_init;
 	struct timespec t_start, t_first_output;
 	bool seen_output;
 	/*
@@ -50,6 +54,35 @@ struct machine {
 #define INPUT_BREAK 0x100
 #define PENDING_MAX (sizeof(((struct machine *)0)->pending) / sizeof(uint16_t))
 
+/* Append " vmm.run=CMD" with CMD's words joined by spaces, %XX-encoded. */
+static int append_run(const struct machine_config *cfg, char *buf, size_t len)
+{
+	static const char safe[] = "/-_.=,:+@";
+	size_t n = strlen(buf);
+
+	if (n + 10 > len)
+		return -E2BIG;
+	n += (size_t)sprintf(buf + n, "%svmm.run=", n ? " " : "");
+	for (int i = 0; i < cfg->run_argc; i++) {
+		for (const char *c = cfg->run_argv[i]; *c; c++) {
+			bool plain = isalnum((unsigned char)*c) ||
+				     strchr(safe, *c);
+
+			if (n + 4 > len) /* "%XX" and the NUL */
+				return -E2BIG;
+			n += (size_t)(plain ? sprintf(buf + n, "%c", *c) :
+					      sprintf(buf + n, "%%%02X",
+						      (unsigned char)*c));
+		}
+		if (i + 1 < cfg->run_argc) {
+			if (n + 4 > len)
+				return -E2BIG;
+			n += (size_t)sprintf(buf + n, "%%20");
+		}
+	}
+	return 0;
+}
+
 int machine_cmdline(const struct machine_config *cfg, bool pvm_host, char *buf,
 		    size_t len)
 {
@@ -62,7 +95,9 @@ int machine_cmdline(const struct machine_config *cfg, bool pvm_host, char *buf,
 			 *base && *quirks ? " " : "", quirks,
 			 (*base || *quirks) && *append ? " " : "", append);
 
-	return n < 0 || (size_t)n >= len ? -E2BIG : 0;
+	if (n < 0 || (size_t)n >= len)
+		return -E2BIG;
+	return cfg->run_argc ? append_run(cfg, buf, len) : 0;
 }
 
 static double ms_between(const struct timespec *a, const struct timespec *b)
@@ -84,9 +119,13 @@ static void machine_on_line(void *opaque, const char *line)
 
 	if (strstr(line, "Kernel panic - not syncing"))
 		atomic_store(&m->vm.guest_panicked, true);
-	if (m->cfg->stats && strstr(line, "Run /init as init process"))
-		log_info("reached 'Run /init' after %.0f ms",
-			 elapsed_ms(&m->t_start));
+	if (!m->seen_init && strstr(line, "Run /init as init process")) {
+		m->seen_init = true;
+		clock_gettime(CLOCK_MONOTONIC, &m->t_init);
+		if (m->cfg->stats)
+			log_info("reached 'Run /init' after %.0f ms",
+				 elapsed_ms(&m->t_start));
+	}
 }
 
 static void machine_output(void *opaque, const uint8_t *buf, size_t len)
@@ -288,6 +327,37 @@ static int machine_sampling(struct machine *m)
 	return 0;
 }
 
+static int machine_timeout(struct machine *m)
+{
+	struct itimerspec its = { .it_value.tv_sec = m->cfg->timeout_s };
+
+	if (!m->cfg->timeout_s)
+		return 0;
+	m->timeout_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (m->timeout_fd < 0 || timerfd_settime(m->timeout_fd, 0, &its, NULL))
+		return -errno;
+	return 0;
+}
+
+static void machine_timeout_expired(struct machine *m)
+{
+	log_err("timeout: the guest was still running after %u s (--timeout)",
+		m->cfg->timeout_s);
+	vm_request_stop(&m->vm, VM_STOP_TIMEOUT);
+}
+
+/* What the guest was doing when time ran out: for the CI log. */
+static void machine_report_timeout(struct machine *m)
+{
+	for (unsigned int i = 0; m->vm.vcpus && i < m->vm.nr_vcpus; i++)
+		if (m->vm.vcpus[i] && m->vm.vcpus[i]->hv)
+			log_err("timeout: vCPU %u was at pc 0x%llx", i,
+				(unsigned long long)hv_vcpu_pc(
+					m->vm.vcpus[i]->hv));
+	log_err("timeout: last console line: %s", console_last_line(m->con));
+}
+
 static void machine_sample_tick(struct machine *m)
 {
 	uint64_t ticks;
@@ -314,17 +384,18 @@ static void machine_loop(struct machine *m)
 {
 	struct console_escape esc = { 0 };
 	int in_fd = console_input_fd(m->con);
-	struct pollfd pfd[4] = {
+	struct pollfd pfd[5] = {
 		{ .fd = m->vm.stop_fd, .events = POLLIN },
 		{ .fd = m->sig_fd, .events = POLLIN },
 		{ .fd = m->sample_fd, .events = POLLIN },
 		{ .fd = in_fd, .events = POLLIN },
+		{ .fd = m->timeout_fd, .events = POLLIN },
 	};
 
 	while (!atomic_load(&m->vm.stopping)) {
 		/* A full queue pauses stdin; pending input is retried often. */
 		pfd[3].events = m->nr_pending < PENDING_MAX ? POLLIN : 0;
-		if (poll(pfd, 4, m->nr_pending ? 10 : -1) < 0) {
+		if (poll(pfd, 5, m->nr_pending ? 10 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -335,6 +406,8 @@ static void machine_loop(struct machine *m)
 			machine_signal(m);
 		if (pfd[2].revents & POLLIN)
 			machine_sample_tick(m);
+		if (pfd[4].revents & POLLIN)
+			machine_timeout_expired(m);
 		if (m->nr_pending)
 			machine_flush_input(m);
 		if (pfd[3].revents & (POLLIN | POLLHUP | POLLERR))
@@ -390,9 +463,40 @@ static void machine_print_stats(struct machine *m)
 		 (unsigned long long)vm->mmio.unclaimed);
 }
 
+static void trace_line(const struct machine *m, const char *what, bool seen,
+		       const struct timespec *t)
+{
+	if (seen)
+		log_info("boot trace: %-28s %8.1f ms", what,
+			 ms_between(&m->cfg->t_process, t));
+	else
+		log_info("boot trace: %-28s    never", what);
+}
+
+/* The timeline from process start (--boot-trace), then the exit counts. */
+static void machine_print_trace(struct machine *m)
+{
+	struct vm *vm = &m->vm;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	trace_line(m, "first guest instruction",
+		   atomic_load(&vm->first_run_seen), &vm->t_first_run);
+	trace_line(m, "first console output", m->seen_output,
+		   &m->t_first_output);
+	trace_line(m, "'Run /init' on the console", m->seen_init, &m->t_init);
+	trace_line(m, "user space marker (port)", atomic_load(&vm->marker_seen),
+		   &vm->t_marker);
+	trace_line(m, "VM stopped", true, &now);
+}
+
 static void machine_teardown(struct machine *m)
 {
 	vcpus_join(&m->vm);
+	if (m->vm_ready && m->vm.stop_reason == VM_STOP_TIMEOUT)
+		machine_report_timeout(m);
+	if (m->cfg->boot_trace && m->vm_ready)
+		machine_print_trace(m);
 	if (m->cfg->stats && m->vm_ready)
 		machine_print_stats(m);
 	if (m->cfg->pc_samples && m->vm.vcpus)
@@ -413,6 +517,8 @@ static void machine_teardown(struct machine *m)
 		close(m->sig_fd);
 	if (m->sample_fd >= 0)
 		close(m->sample_fd);
+	if (m->timeout_fd >= 0)
+		close(m->timeout_fd);
 	kernel_release(&m->files);
 }
 
@@ -449,12 +555,16 @@ static int machine_setup(struct machine *m)
 		ret = machine_signals(m);
 	if (!ret)
 		ret = machine_sampling(m);
+	if (!ret)
+		ret = machine_timeout(m);
 	return ret;
 }
 
-int machine_boot(const struct machine_config *cfg, enum vm_stop_reason *reason)
+int machine_boot(const struct machine_config *cfg, struct machine_result *res)
 {
-	struct machine m = { .cfg = cfg, .sig_fd = -1, .sample_fd = -1 };
+	struct machine m = {
+		.cfg = cfg, .sig_fd = -1, .sample_fd = -1, .timeout_fd = -1
+	};
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &m.t_start);
@@ -463,7 +573,8 @@ int machine_boot(const struct machine_config *cfg, enum vm_stop_reason *reason)
 		ret = vcpus_start(&m.vm, &m.entry);
 	if (!ret) {
 		machine_loop(&m);
-		*reason = vm_wait_stop(&m.vm);
+		res->reason = vm_wait_stop(&m.vm);
+		res->guest_code = m.vm.guest_exit_code;
 	} else if (m.vm_ready && m.vm.vcpus) {
 		vm_request_stop(&m.vm, VM_STOP_ERROR);
 	}

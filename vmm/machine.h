@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "boot/kernel.h"
 #include "serial/console.h"
@@ -37,22 +38,35 @@ struct machine_config {
 	bool host_quirks; /* add what this host needs to the cmdline */
 	bool stats; /* print exit statistics at the end */
 	const char *pc_samples; /* write guest PC samples (100 Hz) here */
+	unsigned int timeout_s; /* --timeout: stop after this long, 0: never */
+	bool boot_trace; /* print the boot timeline at the end */
+	struct timespec t_process; /* when the process started (monotonic) */
+	/* "vmm boot ... -- CMD": for the test initramfs (vmm.run=) */
+	const char *const *run_argv;
+	int run_argc;
 	struct disk_spec disks[MACHINE_MAX_DISKS]; /* vda, vdb, ... */
 	unsigned int nr_disks;
 };
 
 /*
  * Build the guest command line into @buf: base (or default), the host's
- * options when @pvm_host and quirks are on, then the append string.
+ * options when @pvm_host and quirks are on, the append string, then
+ * vmm.run= with the "--" command, %XX-encoded (test-images/init decodes).
  * Returns 0, or -E2BIG if it does not fit in @len.
  */
 int machine_cmdline(const struct machine_config *cfg, bool pvm_host, char *buf,
 		    size_t len);
 
+/* How a guest that ran ended. */
+struct machine_result {
+	enum vm_stop_reason reason;
+	int guest_code; /* VM_STOP_GUEST_EXIT: the status the guest chose */
+};
+
 /*
- * Boot the guest and run it until it stops. Returns 0 and the reason in
- * @reason once it ran, or -errno if set-up failed (already logged).
+ * Boot the guest and run it until it stops. Returns 0 and how it ended in
+ * @res once it ran, or -errno if set-up failed (already logged).
  */
-int machine_boot(const struct machine_config *cfg, enum vm_stop_reason *reason);
+int machine_boot(const struct machine_config *cfg, struct machine_result *res);
 
 #endif

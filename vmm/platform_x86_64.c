@@ -65,6 +65,26 @@ static void sysctl_write(void *opaque, uint64_t off, const uint8_t *data,
 
 static const struct bus_ops sysctl_ops = { sysctl_read, sysctl_write };
 
+/* The guest's own verdict: a byte, which becomes the VMM's exit status. */
+static void debug_exit_write(void *opaque, uint64_t off, const uint8_t *data,
+			     uint32_t len)
+{
+	log_info("guest wrote exit status %u to the debug-exit port", data[0]);
+	vm_request_exit(opaque, data[0]);
+}
+
+static const struct bus_ops debug_exit_ops = { null_read, debug_exit_write };
+
+static void boot_timer_write(void *opaque, uint64_t off, const uint8_t *data,
+			     uint32_t len)
+{
+	struct vm *vm = opaque;
+
+	vm_mark_time(&vm->marker_seen, &vm->t_marker);
+}
+
+static const struct bus_ops boot_timer_ops = { null_read, boot_timer_write };
+
 /* COM1 gets the console and IRQ 4; the others exist but are not wired. */
 static int platform_add_uarts(struct platform *p, struct uart_sink sink)
 {
@@ -104,6 +124,12 @@ static int platform_add_legacy(struct platform *p)
 	if (!ret)
 		ret = bus_register(pio, PORT_SYSCTL_A, 1, &sysctl_ops, p->vm,
 				   "sysctl-a");
+	if (!ret)
+		ret = bus_register(pio, LAYOUT_DEBUG_EXIT_PORT, 1,
+				   &debug_exit_ops, p->vm, "debug-exit");
+	if (!ret)
+		ret = bus_register(pio, LAYOUT_BOOT_TIMER_PORT, 1,
+				   &boot_timer_ops, p->vm, "boot-timer");
 	return ret;
 }
 

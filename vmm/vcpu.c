@@ -95,6 +95,8 @@ static void vcpu_run_loop(struct vcpu *vcpu)
 	struct vm_exit exit;
 	int ret;
 
+	if (vcpu->id == 0)
+		vm_mark_time(&vm->first_run_seen, &vm->t_first_run);
 	while (!atomic_load(&vm->stopping)) {
 		ret = hv_vcpu_run(vcpu->hv, &exit);
 		if (ret) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -127,11 +128,31 @@ const char *vm_stop_name(enum vm_stop_reason reason)
 		[VM_STOP_TRIPLE_FAULT] = "guest triple fault (shutdown)",
 		[VM_STOP_USER] = "stopped on the host",
 		[VM_STOP_ERROR] = "host error",
+		[VM_STOP_GUEST_EXIT] = "guest exit through the debug-exit port",
+		[VM_STOP_TIMEOUT] = "timeout",
 	};
 
 	if ((unsigned int)reason < sizeof(names) / sizeof(names[0]))
 		return names[reason];
 	return "unknown";
+}
+
+void vm_request_exit(struct vm *vm, int code)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	if (vm->stop_reason == VM_STOP_NONE)
+		vm->guest_exit_code = code;
+	pthread_mutex_unlock(&vm->stop_lock);
+	vm_request_stop(vm, VM_STOP_GUEST_EXIT);
+}
+
+void vm_mark_time(atomic_bool *seen, struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!atomic_load(seen) && !atomic_exchange(seen, true))
+		*t = now;
 }
 
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason)

@@ -33,6 +33,8 @@ enum vm_stop_reason {
 	VM_STOP_TRIPLE_FAULT, /* triple fault / shutdown */
 	VM_STOP_USER, /* escape key or signal on the host */
 	VM_STOP_ERROR, /* host-side failure while running */
+	VM_STOP_GUEST_EXIT, /* the guest wrote its status to the debug-exit port */
+	VM_STOP_TIMEOUT, /* --timeout expired */
 };
 
 /* E820 memory types, as the zero page spells them. */
@@ -69,6 +71,12 @@ struct vm {
 	int stop_fd; /* eventfd, readable once a stop was requested */
 	atomic_bool
 		guest_panicked; /* seen on the console; turns reboot into panic */
+	int guest_exit_code; /* VM_STOP_GUEST_EXIT: what the guest wrote */
+
+	/* Boot timeline (CLOCK_MONOTONIC), each set once by whoever sees it. */
+	struct timespec t_first_run; /* vCPU 0 entered the guest */
+	struct timespec t_marker; /* the guest wrote the boot-timer port */
+	atomic_bool first_run_seen, marker_seen;
 
 	struct vm_stats stats;
 
@@ -108,6 +116,10 @@ int vm_e820(const struct vm *vm, struct e820_entry *out, unsigned int max);
  * kicked. Safe from any thread, including device handlers on vCPU threads.
  */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason);
+/* Stop with VM_STOP_GUEST_EXIT and the guest's chosen exit @code. */
+void vm_request_exit(struct vm *vm, int code);
+/* Record a boot timeline event in @t once (first caller wins). */
+void vm_mark_time(atomic_bool *seen, struct timespec *t);
 /* Block until some thread has called vm_request_stop(); return the reason. */
 enum vm_stop_reason vm_wait_stop(struct vm *vm);
 /* Guest reset (i8042, triple fault path): reboot, or panic if one was seen. */

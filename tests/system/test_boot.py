@@ -29,7 +29,7 @@ def boots(images, tmp_path_factory):
     initrd = ["--initrd", images["initrd"], "--append", "vmm.end=shell"]
     started = {
         # Plain boot: init reboots where it can run (vmm.end=reboot).
-        "plain": Boot(base + ["--stats", "--append", "vmm.end=reboot"]),
+        "plain": Boot(base + ["--boot-trace", "--append", "vmm.end=reboot"]),
         # Kernel-driven reboot and panic; init waits in a shell if it runs.
         "reboot": Boot(["--kernel", str(bz_gz), "-v"] + initrd,
                        trigger=(CONSOLE_OPEN, b"\x01bb")),
@@ -90,6 +90,17 @@ def test_host_options_added_on_pvm(plain):
 def test_stats_report_timeline_and_exits(plain):
     assert "reached 'Run /init' after" in plain.stderr
     assert "exits pio" in plain.stderr
+
+
+def test_boot_trace_of_a_real_kernel(plain):
+    trace = {l.split("boot trace: ")[1][:28].strip(): l
+             for l in plain.stderr.splitlines() if "boot trace: " in l}
+    for what in ("first guest instruction", "first console output",
+                 "'Run /init' on the console", "VM stopped"):
+        assert trace[what].rstrip().endswith(" ms"), trace
+    # The marker comes from init, which runs only where user space can.
+    marker = trace["user space marker (port)"]
+    assert marker.rstrip().endswith("never" if PVM else " ms"), marker
 
 
 def test_console_fed_line_by_line(plain):
