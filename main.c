@@ -240,8 +240,10 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 static const struct argp boot_argp = {
 	boot_options,
 	boot_parse_opt,
-	NULL,
+	"[-- CMD [ARG...]]",
 	"Boot a Linux kernel in a new VM with its console on this terminal.\v"
+	"-- CMD: the test initramfs (test-images/init) runs CMD and vmm exits "
+	"with its status.\n\n"
 	"Console escapes: Ctrl-A x quits, Ctrl-A b sends a break (then a key "
 	"for Magic SysRq), Ctrl-A h helps.\n\n" EXIT_CODES_DOC,
 	NULL,
