@@ -224,6 +224,13 @@ void vp_common_write(struct virtio_pci *vp, uint32_t off, const uint8_t *data,
 	bool raise, kick;
 	uint32_t v = 0;
 
+	/* A 64-bit write of a queue address is its two halves in order. */
+	if (len == 8 && off >= CC_QUEUE_DESC && off < CC_QUEUE_NOTIFY_DATA &&
+	    !(off & 7)) {
+		vp_common_write(vp, off, data, 4);
+		vp_common_write(vp, off + 4, data + 4, 4);
+		return;
+	}
 	if (len > 4 || off >= VP_COMMON_LEN)
 		return;
 	for (uint32_t i = 0; i < len; i++)

@@ -179,6 +179,10 @@ static void setup_queue(uint64_t desc)
 	wr(bar + 0x30, 8, desc + 0x2000);
 	wr(bar + 0x1c, 2, 1);
 	wr(bar + 0x14, 1, 1 | 2 | 8 | 4);
+	/* Both write widths reached the registers. */
+	assert_int_equal(rd(bar + 0x20, 8), desc);
+	assert_int_equal(rd(bar + 0x28, 8), desc + 0x1000);
+	assert_int_equal(rd(bar + 0x30, 8), desc + 0x2000);
 }
 
 static void test_queue_notify_reaches_io_thread(void **state)
@@ -242,7 +246,11 @@ static void test_reset(void **state)
 static void test_bad_ring_needs_reset(void **state)
 {
 	/* Rings outside RAM: the device asks for a reset, the VMM goes on. */
-	setup_queue(0x7ffff000000ULL);
+	feature(1, 1);
+	wr(bar + 0x14, 1, 1 | 2 | 8);
+	wr(bar + 0x16, 2, 0);
+	wr(bar + 0x20, 8, 0x7ffff000000ULL);
+	wr(bar + 0x1c, 2, 1);
 	assert_true(rd(bar + 0x14, 1) & 64);
 	wr(bar + 0x14, 1, 0);
 	assert_int_equal(rd(bar + 0x14, 1), 0);
