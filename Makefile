@@ -31,6 +31,7 @@ endif
 # Backend-neutral core, then what the architecture and hypervisor add.
 SRCS_core := vmm/log.c vmm/bus.c vmm/vm.c vmm/vcpu.c vmm/exit.c \
 	vmm/i8042.c vmm/cmos.c vmm/platform_x86_64.c vmm/machine.c vmm/parse.c \
+	vmm/memstat.c \
 	boot/boot.c boot/x86_64.c boot/bzimage.c boot/zeropage.c boot/gzip.c \
 	boot/elf.c boot/elf_linux64.c boot/pvh.c boot/raw.c boot/kernel.c \
 	serial/uart16550.c serial/console.c

@@ -20,6 +20,7 @@
 #include "vmm/hv.h"
 #include "vmm/layout_x86_64.h"
 #include "vmm/log.h"
+#include "vmm/memstat.h"
 #include "vmm/platform.h"
 #include "vmm/vcpu.h"
 
@@ -437,6 +438,7 @@ static void machine_write_samples(struct machine *m)
 static void machine_print_stats(struct machine *m)
 {
 	struct vm *vm = &m->vm;
+	struct memstat mem;
 
 	log_info("ran for %.0f ms", elapsed_ms(&m->t_start));
 	if (m->seen_output)
@@ -461,6 +463,12 @@ static void machine_print_stats(struct machine *m)
 	log_info("unclaimed accesses: port I/O %llu, MMIO %llu",
 		 (unsigned long long)vm->pio.unclaimed,
 		 (unsigned long long)vm->mmio.unclaimed);
+	if (!memstat_read(vm->ram, &mem))
+		log_info(
+			"memory: RSS %llu KiB = guest RAM touched %llu KiB + VMM %llu KiB",
+			(unsigned long long)mem.rss_kib,
+			(unsigned long long)mem.guest_kib,
+			(unsigned long long)(mem.rss_kib - mem.guest_kib));
 }
 
 static void trace_line(const struct machine *m, const char *what, bool seen,

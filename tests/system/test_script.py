@@ -70,6 +70,8 @@ def test_boot_trace_timeline(tmp_path):
         line = next(l for l in r.stderr.splitlines() if what in l)
         assert line.rstrip().endswith(" ms"), line
     assert "exits pio" in r.stderr
+    # The VMM's own memory next to the guest RAM it touched.
+    assert "memory: RSS " in r.stderr and " KiB + VMM " in r.stderr
 
 
 def test_bad_timeout_and_empty_command_are_usage_errors(tmp_path):
