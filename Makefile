@@ -137,10 +137,22 @@ $(BUILD)/bench/bench_blk: tests/bench/bench_blk.c virtio/blk_req.c \
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/bench/kvm_floor: tests/bench/kvm_floor.c boot/raw.c boot/boot.c \
+		boot/x86_64.c vmm/vm.c vmm/bus.c vmm/log.c
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 # The virtio-blk data path against plain pread/pwrite on the same file.
 bench-blk: $(BUILD)/bench/bench_blk
 	$(Q)$(BUILD)/bench/bench_blk
-.PHONY: bench-blk
+
+# Everything, against the raw KVM_RUN floor and QEMU; writes
+# docs/BENCHMARKS.md. BENCH_ARGS="--runs 3 --no-peers" for a quick one.
+bench: deps images $(BUILD)/vmm $(BUILD)/bench/kvm_floor $(BUILD)/bench/bench_blk
+	$(Q)scripts/install-deps.sh --bench
+	$(Q)$(PYTHON) scripts/bench.py $(BENCH_ARGS)
+.PHONY: bench bench-blk
 
 # ---- fuzzing (libFuzzer via clang): every parser of guest or file input ----
 FUZZ_SECONDS ?= 20

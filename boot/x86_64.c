@@ -16,6 +16,13 @@
 #define PAGE_SIZE 4096ULL
 #define PTE_PRESENT (1ULL << 0)
 #define PTE_RW (1ULL << 1)
+/*
+ * User-accessible: Linux replaces these tables before it cares, and raw
+ * test guests can drop to CPL3 on them (exit-cost benchmarks run there,
+ * at native speed even where guest kernel mode is emulated).
+ */
+#define PTE_USER (1ULL << 2)
+#define PTE_FLAGS (PTE_PRESENT | PTE_RW | PTE_USER)
 #define PTE_PS (1ULL << 7) /* in a PD entry: maps a 2 MiB page */
 #define PD_ENTRIES 512
 #define NR_PD 4 /* one PD maps 1 GiB; four map the 32-bit space */
@@ -70,20 +77,19 @@ static int setup_page_tables(struct vm *vm, struct boot_entry *entry)
 	pdpt = guest_page(vm, LAYOUT_PDPT, "PDPT");
 	if (!pml4 || !pdpt)
 		return -EFAULT;
-	put_le64(pml4, LAYOUT_PDPT | PTE_PRESENT | PTE_RW);
+	put_le64(pml4, LAYOUT_PDPT | PTE_FLAGS);
 	for (int i = 0; i < NR_PD; i++) {
 		uint64_t pd_gpa = LAYOUT_PD + i * PAGE_SIZE;
 
 		pd = guest_page(vm, pd_gpa, "page directory");
 		if (!pd)
 			return -EFAULT;
-		put_le64(pdpt + 8 * i, pd_gpa | PTE_PRESENT | PTE_RW);
+		put_le64(pdpt + 8 * i, pd_gpa | PTE_FLAGS);
 		for (int j = 0; j < PD_ENTRIES; j++) {
 			uint64_t addr =
 				((uint64_t)i * PD_ENTRIES + j) * HUGE_2M;
 
-			put_le64(pd + 8 * j,
-				 addr | PTE_PRESENT | PTE_RW | PTE_PS);
+			put_le64(pd + 8 * j, addr | PTE_FLAGS | PTE_PS);
 		}
 	}
 	entry->cr3 = LAYOUT_PML4;

@@ -4,20 +4,22 @@
 #   scripts/install-deps.sh                 build + test dependencies
 #   scripts/install-deps.sh --kernel-build  also what building the test
 #                                           kernel from linux-source-6.1 needs
+#   scripts/install-deps.sh --bench         also the peers `make bench`
+#                                           compares with (QEMU)
 #
 # Idempotent and quiet when everything is present; runs `apt-get update`
 # only when something is missing. Needs root (uses sudo if not root).
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 [--kernel-build]" >&2
+	echo "usage: $0 [--kernel-build] [--bench]" >&2
 	exit 2
 }
 
 pkgs=(
 	build-essential make gcc clang libclang-rt-dev clang-format pkg-config
 	zlib1g-dev libelf-dev libcmocka-dev
-	python3 python3-pytest
+	python3 python3-pytest gdb
 	busybox-static cpio e2fsprogs
 )
 kernel_pkgs=(
@@ -28,6 +30,7 @@ kernel_pkgs=(
 for arg in "$@"; do
 	case "$arg" in
 	--kernel-build) pkgs+=("${kernel_pkgs[@]}") ;;
+	--bench) pkgs+=(qemu-system-x86) ;;
 	-h | --help) usage ;;
 	*) echo "$0: unknown option: $arg" >&2; usage ;;
 	esac

@@ -375,13 +375,14 @@ static void test_load_entry_and_tables(void **state)
 	assert_int_equal(get_le64(gdt + BOOT_GDT_DATA), 0x00cf93000000ffffULL);
 
 	pml4 = gpa(c, LAYOUT_PML4, 4096);
-	assert_int_equal(get_le64(pml4), LAYOUT_PDPT | 3);
+	assert_int_equal(get_le64(pml4),
+			 LAYOUT_PDPT | 7); /* present, rw, user */
 	for (int i = 1; i < 512; i++)
 		assert_int_equal(get_le64(pml4 + 8 * i), 0);
 	pdpt = gpa(c, LAYOUT_PDPT, 4096);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(get_le64(pdpt + 8 * i),
-				 (LAYOUT_PD + 4096 * i) | 3);
+				 (LAYOUT_PD + 4096 * i) | 7);
 	for (int i = 4; i < 512; i++)
 		assert_int_equal(get_le64(pdpt + 8 * i), 0);
 	for (int i = 0; i < 4; i++) {
@@ -389,12 +390,12 @@ static void test_load_entry_and_tables(void **state)
 		for (int j = 0; j < 512; j++) {
 			uint64_t addr = (uint64_t)(i * 512 + j) << 21;
 
-			assert_int_equal(get_le64(pd + 8 * j), addr | 0x83);
+			assert_int_equal(get_le64(pd + 8 * j), addr | 0x87);
 		}
 	}
 	/* The last 2 MiB page below 4 GiB. */
 	assert_int_equal(get_le64(gpa(c, LAYOUT_PD + 3 * 4096 + 511 * 8, 8)),
-			 0xffe00083ULL);
+			 0xffe00087ULL);
 }
 
 static void test_load_null_cmdline(void **state)
