@@ -56,6 +56,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_BOOT_TRACE,
 	OPT_CONSOLE_LOG,
+	OPT_HUGEPAGES,
 };
 
 /* ACPI MADT and MP table entries hold 8-bit APIC ids; one is the IOAPIC. */
@@ -84,6 +85,9 @@ static const struct argp_option boot_options[] = {
 	  0 },
 	{ "disk", OPT_DISK, "PATH[,ro][,serial=ID][,cache=none|writeback]", 0,
 	  "Attach a raw image or block device as virtio-blk (repeatable: vda, vdb, ...); locked against a second writer",
+	  0 },
+	{ "hugepages", OPT_HUGEPAGES, NULL, 0,
+	  "Back guest RAM with 2 MiB huge pages, reserved at start from the host's pool (/proc/sys/vm/nr_hugepages)",
 	  0 },
 	{ "cpus", OPT_CPUS, "N", 0,
 	  "Number of vCPUs, 1-254 and at most KVM's limit (default 1)", 0 },
@@ -187,6 +191,9 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_CONSOLE_LOG:
 		cfg->console.log_path = arg;
+		break;
+	case OPT_HUGEPAGES:
+		cfg->hugepages = true;
 		break;
 	case OPT_LOAD_ADDR:
 	case OPT_ENTRY:

@@ -174,12 +174,19 @@ static int machine_load(struct machine *m, const char *cmdline)
 	struct boot_params bp = { .cmdline = cmdline,
 				  .load_addr = cfg->load_addr,
 				  .entry = cfg->entry };
-	int ret = vm_init(&m->vm, cfg->mem_size);
+	int ret = vm_init_flags(&m->vm, cfg->mem_size,
+				cfg->hugepages ? VM_RAM_HUGEPAGES : 0);
 
 	if (ret) {
-		log_err("cannot allocate %llu MiB of guest RAM: %s",
+		log_err("cannot allocate %llu MiB of guest RAM%s: %s%s",
 			(unsigned long long)(cfg->mem_size >> 20),
-			strerror(-ret));
+			cfg->hugepages ? " in 2 MiB huge pages" : "",
+			strerror(-ret),
+			cfg->hugepages && ret == -ENOMEM ?
+				" (the host's pool: /proc/sys/vm/nr_hugepages)" :
+			cfg->hugepages && ret == -EINVAL ?
+				" (--memory must be a multiple of 2 MiB)" :
+				"");
 		return ret;
 	}
 	m->vm_ready = true;

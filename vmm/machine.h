@@ -36,6 +36,7 @@ struct machine_config {
 	unsigned int cpus;
 	struct console_config console;
 	bool host_quirks; /* add what this host needs to the cmdline */
+	bool hugepages; /* back guest RAM with reserved 2 MiB huge pages */
 	bool stats; /* print exit statistics at the end */
 	const char *pc_samples; /* write guest PC samples (100 Hz) here */
 	unsigned int timeout_s; /* --timeout: stop after this long, 0: never */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/eventfd.h>
+#include <linux/mman.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -18,18 +19,35 @@ static void vm_add_region(struct vm *vm, uint64_t gpa, uint64_t size,
 		(struct vm_mem_region){ .gpa = gpa, .size = size, .hva = hva };
 }
 
+/*
+ * Lazily populated: untouched guest pages cost the host nothing. Huge
+ * pages are reserved up front instead (no MAP_NORESERVE): a pool that
+ * runs dry at fault time would kill the VMM with SIGBUS mid-run.
+ */
+static void *vm_map_ram(uint64_t size, bool huge)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+
+	flags |= huge ? MAP_HUGETLB | MAP_HUGE_2MB : MAP_NORESERVE;
+	return mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+}
+
 int vm_init(struct vm *vm, uint64_t ram_size)
 {
+	return vm_init_flags(vm, ram_size, 0);
+}
+
+int vm_init_flags(struct vm *vm, uint64_t ram_size, unsigned int flags)
+{
+	bool huge = flags & VM_RAM_HUGEPAGES;
 	uint64_t low;
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->stop_fd = -1;
-	if (ram_size < LAYOUT_MIN_RAM)
+	if (ram_size < LAYOUT_MIN_RAM || (huge && ram_size % VM_HUGE_PAGE))
 		return -EINVAL;
-	/* Lazily populated: untouched guest pages cost the host nothing. */
-	vm->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	vm->ram = vm_map_ram(ram_size, huge);
 	if (vm->ram == MAP_FAILED) {
 		vm->ram = NULL;
 		return -errno;

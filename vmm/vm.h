@@ -86,6 +86,17 @@ struct vm {
 	int (*msi)(struct vm *vm, uint64_t addr, uint32_t data);
 	int (*ioeventfd)(struct vm *vm, uint64_t gpa, uint32_t len, int fd,
 			 bool assign);
+
+	/*
+	 * A debugger (gdb/), NULL without one. debug_exit gets every
+	 * VM_EXIT_DEBUG; while debug_pause is set, each vCPU calls debug_park
+	 * before it enters the guest, which returns once it may run (or the
+	 * VM is stopping).
+	 */
+	void (*debug_exit)(struct vcpu *vcpu, struct vm_exit *exit);
+	void (*debug_park)(struct vcpu *vcpu);
+	atomic_bool debug_pause;
+	void *debugger;
 };
 
 /*
@@ -94,6 +105,14 @@ struct vm {
  * Returns 0 or -errno (-EINVAL for a size below LAYOUT_MIN_RAM).
  */
 int vm_init(struct vm *vm, uint64_t ram_size);
+#define VM_RAM_HUGEPAGES 1u /* back RAM with reserved 2 MiB huge pages */
+#define VM_HUGE_PAGE (2ULL << 20)
+/*
+ * vm_init() with VM_RAM_* @flags. With VM_RAM_HUGEPAGES the size must be
+ * a multiple of 2 MiB (-EINVAL) and the pages are reserved at once
+ * (-ENOMEM when the host's huge page pool is too small).
+ */
+int vm_init_flags(struct vm *vm, uint64_t ram_size, unsigned int flags);
 /* Release what vm_init() set up (not the backend or vCPUs). */
 void vm_destroy(struct vm *vm);
 

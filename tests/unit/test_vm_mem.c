@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vmm/layout_x86_64.h"
 #include "vmm/vm.h"
@@ -192,6 +193,29 @@ static void test_e820_too_small(void **state)
 	assert_int_equal(vm_e820(vm, map, 2), -ENOSPC);
 }
 
+/* Huge pages: whole 2 MiB pages only; a missing pool is an error, not a
+ * SIGBUS later (the mapping is reserved at once). */
+static void test_init_hugepages(void **state)
+{
+	struct vm vm;
+	int ret;
+
+	assert_int_equal(vm_init_flags(&vm, (64ULL << 20) + 4096,
+				       VM_RAM_HUGEPAGES),
+			 -EINVAL);
+	ret = vm_init_flags(&vm, 64ULL << 20, VM_RAM_HUGEPAGES);
+	if (ret == -ENOMEM) {
+		print_message("no 2 MiB huge pages reserved on this host\n");
+		return;
+	}
+	assert_int_equal(ret, 0);
+	/* Reserved up front: every page is there without touching it. */
+	memset(vm.ram, 0x5a, 64ULL << 20);
+	assert_int_equal(*(uint8_t *)vm_gpa_to_hva(&vm, (64ULL << 20) - 1, 1),
+			 0x5a);
+	vm_destroy(&vm);
+}
+
 static void test_init_sizes(void **state)
 {
 	struct vm vm;
@@ -236,6 +260,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_e820_too_small, setup_256m,
 						teardown),
 		cmocka_unit_test(test_init_sizes),
+		cmocka_unit_test(test_init_hugepages),
 	};
 
 	return cmocka_run_group_tests_name("vm_mem", tests, NULL, NULL);
