@@ -27,7 +27,10 @@ int memstat_read(const void *guest_ram, struct memstat *out)
 			in_guest = start == (uintptr_t)guest_ram;
 			continue;
 		}
-		if (sscanf(line, "Rss: %llu kB", &kib) != 1)
+		/* hugetlbfs pages are not in Rss: count them apart. */
+		if (sscanf(line, "Rss: %llu kB", &kib) != 1 &&
+		    sscanf(line, "Private_Hugetlb: %llu kB", &kib) != 1 &&
+		    sscanf(line, "Shared_Hugetlb: %llu kB", &kib) != 1)
 			continue;
 		out->rss_kib += kib;
 		if (in_guest)
