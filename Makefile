@@ -40,6 +40,7 @@ SRCS_core += virtio/virtqueue.c
 SRCS_core += virtio/pci.c virtio/pci_common.c virtio/blk.c virtio/blk_req.c \
 	virtio/disk.c
 SRCS_core += pci/pci.c pci/msix.c pci/host.c
+SRCS_core += gdb/packet.c gdb/regs.c gdb/pagewalk.c gdb/bp.c gdb/allstop.c gdb/target.c gdb/stub.c gdb/server.c
 SRCS_kvm := kvm/kvm.c kvm/probe.c
 SRCS_kvm_x86_64 := kvm/kvm_x86_64.c
 SRCS_hv := $(SRCS_$(HV)) $(SRCS_$(HV)_$(ARCH))
@@ -168,6 +169,8 @@ FUZZ_SRCS_fuzz_uart := serial/uart16550.c vmm/log.c
 FUZZ_SRCS_fuzz_blk := virtio/blk_req.c virtio/disk.c virtio/virtqueue.c \
 	vmm/vm.c vmm/bus.c vmm/log.c
 FUZZ_SRCS_fuzz_virtqueue := virtio/virtqueue.c vmm/vm.c vmm/bus.c vmm/log.c
+FUZZ_SRCS_fuzz_gdb := gdb/packet.c gdb/regs.c gdb/pagewalk.c vmm/vm.c vmm/bus.c \
+	vmm/log.c
 FUZZ_FLAGS := -std=gnu11 -I. -D_GNU_SOURCE -g -O1 -pthread \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 

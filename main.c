@@ -16,18 +16,6 @@
 #include "vmm/machine.h"
 #include "vmm/parse.h"
 
-/* Exit codes: a contract with scripts, documented in README.md. */
-enum {
-	EXIT_GUEST_OK = 0, /* guest powered off or rebooted */
-	EXIT_HOST_ERROR = 1, /* the VMM failed while the guest ran */
-	EXIT_USAGE = 2, /* bad command line */
-	EXIT_SETUP = 3, /* could not start: files, KVM, memory */
-	EXIT_GUEST_PANIC = 4, /* guest kernel panic */
-	EXIT_TRIPLE_FAULT = 5, /* guest triple fault / shutdown */
-	EXIT_TIMEOUT = 124, /* --timeout expired (as timeout(1)) */
-	EXIT_STOPPED = 130, /* stopped on the host: Ctrl-A x or a signal */
-};
-
 #define EXIT_CODES_DOC                                                           \
 	"Exit status:\n"                                                         \
 	"  0    the guest powered off or rebooted\n"                             \
@@ -57,6 +45,8 @@ enum {
 	OPT_BOOT_TRACE,
 	OPT_CONSOLE_LOG,
 	OPT_HUGEPAGES,
+	OPT_GDB,
+	OPT_GDB_WAIT,
 };
 
 /* ACPI MADT and MP table entries hold 8-bit APIC ids; one is the IOAPIC. */
@@ -109,6 +99,12 @@ static const struct argp_option boot_options[] = {
 	{ "pc-samples", OPT_PC_SAMPLES, "FILE", 0,
 	  "Sample the guest PC of every vCPU at 100 Hz into FILE (see scripts/pc-profile.py)",
 	  0 },
+	{ "gdb", OPT_GDB, "[tcp:][HOST:]PORT", 0,
+	  "Serve a gdb remote stub on HOST (default 127.0.0.1) and PORT: target remote :PORT",
+	  0 },
+	{ "gdb-wait", OPT_GDB_WAIT, NULL, 0,
+	  "With --gdb: hold the guest at its first instruction until a debugger attaches and continues",
+	  0 },
 	{ "verbose", 'v', NULL, 0, "Debug messages and --stats", 0 },
 	{ "quiet", 'q', NULL, 0, "Only print errors", 0 },
 	{ 0 }
@@ -123,7 +119,7 @@ usage_error(struct argp_state *state, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	argp_error(state, "%s", msg); /* exits with EXIT_USAGE */
+	argp_error(state, "%s", msg); /* exits with VMM_EXIT_USAGE */
 	return EINVAL;
 }
 
@@ -228,9 +224,21 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_ARG:
 		return usage_error(state, "unexpected argument '%s'", arg);
+	case OPT_GDB:
+		if (gdb_config_parse(arg, &cfg->gdb))
+			return usage_error(
+				state,
+				"invalid --gdb '%s' (try tcp:127.0.0.1:1234 or 1234)",
+				arg);
+		break;
+	case OPT_GDB_WAIT:
+		cfg->gdb.wait = true;
+		break;
 	case ARGP_KEY_END:
 		if (!cfg->kernel)
 			argp_error(state, "--kernel is required");
+		if (cfg->gdb.wait && !cfg->gdb.enabled)
+			argp_error(state, "--gdb-wait needs --gdb");
 		if ((cfg->load_addr || cfg->entry) &&
 		    cfg->kernel_format != KERNEL_AUTO &&
 		    cfg->kernel_format != KERNEL_RAW)
@@ -258,27 +266,6 @@ static const struct argp boot_argp = {
 	NULL
 };
 
-static int exit_code_for(enum vm_stop_reason reason, int guest_code)
-{
-	switch (reason) {
-	case VM_STOP_GUEST_EXIT:
-		return guest_code;
-	case VM_STOP_TIMEOUT:
-		return EXIT_TIMEOUT;
-	case VM_STOP_POWEROFF:
-	case VM_STOP_REBOOT:
-		return EXIT_GUEST_OK;
-	case VM_STOP_PANIC:
-		return EXIT_GUEST_PANIC;
-	case VM_STOP_TRIPLE_FAULT:
-		return EXIT_TRIPLE_FAULT;
-	case VM_STOP_USER:
-		return EXIT_STOPPED;
-	default:
-		return EXIT_HOST_ERROR;
-	}
-}
-
 static int cmd_boot(int argc, char **argv)
 {
 	struct machine_config cfg = {
@@ -305,11 +292,11 @@ static int cmd_boot(int argc, char **argv)
 	argp_parse(&boot_argp, cmd_at, argv, 0, NULL, &cfg);
 	if (cmd_at < argc && !cfg.run_argc) {
 		fprintf(stderr, "vmm boot: nothing after '--'\n");
-		return EXIT_USAGE;
+		return VMM_EXIT_USAGE;
 	}
 	if (machine_boot(&cfg, &res))
-		return EXIT_SETUP;
-	code = exit_code_for(res.reason, res.guest_code);
+		return VMM_EXIT_SETUP;
+	code = vm_exit_status(res.reason, res.guest_code);
 	log_info("%s (exit status %d)", vm_stop_name(res.reason), code);
 	return code;
 }
@@ -342,7 +329,7 @@ static int cmd_probe(int argc, char **argv)
 		printf("cap %-22s %s%s\n", p.caps[i].name,
 		       p.caps[i].present ? "yes" : "no",
 		       p.caps[i].required ? " (required)" : "");
-	return p.usable ? 0 : EXIT_SETUP;
+	return p.usable ? 0 : VMM_EXIT_SETUP;
 }
 
 static const char top_doc[] =
@@ -359,10 +346,10 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
-	argp_err_exit_status = EXIT_USAGE;
+	argp_err_exit_status = VMM_EXIT_USAGE;
 	if (!cmd) {
 		fputs(top_doc, stderr);
-		return EXIT_USAGE;
+		return VMM_EXIT_USAGE;
 	}
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") ||
 	    !strcmp(cmd, "help")) {
@@ -379,5 +366,5 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "probe"))
 		return cmd_probe(argc - 1, argv + 1);
 	fprintf(stderr, "vmm: unknown command '%s'\n\n%s", cmd, top_doc);
-	return EXIT_USAGE;
+	return VMM_EXIT_USAGE;
 }

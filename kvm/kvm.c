@@ -246,7 +246,7 @@ static void kvm_translate_exit(struct hv_vcpu *vcpu, struct vm_exit *exit)
 		exit->reason = VM_EXIT_SHUTDOWN;
 		return;
 	case KVM_EXIT_DEBUG:
-		exit->reason = VM_EXIT_DEBUG;
+		kvm_arch_exit_debug(vcpu, exit);
 		return;
 	case KVM_EXIT_INTR:
 		exit->reason = VM_EXIT_KICKED;

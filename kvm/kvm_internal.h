@@ -40,4 +40,8 @@ int kvm_arch_vm_init(struct hv_vm *hv);
 /* Architecture part of vCPU creation (CPUID, MSRs, LAPIC). */
 int kvm_arch_vcpu_init(struct hv_vcpu *vcpu);
 
+struct vm_exit;
+/* Fill @exit from a KVM_EXIT_DEBUG (architecture-specific run->debug). */
+void kvm_arch_exit_debug(struct hv_vcpu *vcpu, struct vm_exit *exit);
+
 #endif

@@ -11,6 +11,7 @@
 #include "vmm/hv.h"
 #include "vmm/layout_x86_64.h"
 #include "vmm/log.h"
+#include "vmm/regs_x86_64.h"
 #include "vmm/vm.h"
 
 #define MSR_IA32_TSC 0x10
@@ -424,4 +425,294 @@ void hv_vcpu_dump(struct hv_vcpu *vcpu)
 	dump_code(vcpu, r.rip);
 	if (hv_host_is_pvm())
 		log_err("  hint: this host is PVM-based; its instruction emulator lacks some instructions (xsave, cmpxchg16b, int3, ...): see 'vmm probe'");
+}
+
+/* ---- debugger access: registers, FPU, guest debugging ---- */
+
+void kvm_arch_exit_debug(struct hv_vcpu *vcpu, struct vm_exit *exit)
+{
+	struct kvm_debug_exit_arch *d = &vcpu->run->debug.arch;
+
+	exit->reason = VM_EXIT_DEBUG;
+	exit->debug.exception = d->exception;
+	exit->debug.pc = d->pc;
+	exit->debug.dr6 = d->dr6;
+	exit->debug.dr7 = d->dr7;
+}
+
+int hv_vcpu_get_regs(struct hv_vcpu *vcpu, struct x86_regs *o)
+{
+	struct kvm_regs r;
+	int ret = KVM_IOCTL(vcpu->fd, KVM_GET_REGS, &r);
+
+	if (ret < 0)
+		return ret;
+	*o = (struct x86_regs){
+		.rax = r.rax,
+		.rbx = r.rbx,
+		.rcx = r.rcx,
+		.rdx = r.rdx,
+		.rsi = r.rsi,
+		.rdi = r.rdi,
+		.rbp = r.rbp,
+		.rsp = r.rsp,
+		.r8 = r.r8,
+		.r9 = r.r9,
+		.r10 = r.r10,
+		.r11 = r.r11,
+		.r12 = r.r12,
+		.r13 = r.r13,
+		.r14 = r.r14,
+		.r15 = r.r15,
+		.rip = r.rip,
+		.rflags = r.rflags,
+	};
+	return 0;
+}
+
+int hv_vcpu_set_regs(struct hv_vcpu *vcpu, const struct x86_regs *i)
+{
+	struct kvm_regs r = {
+		.rax = i->rax,
+		.rbx = i->rbx,
+		.rcx = i->rcx,
+		.rdx = i->rdx,
+		.rsi = i->rsi,
+		.rdi = i->rdi,
+		.rbp = i->rbp,
+		.rsp = i->rsp,
+		.r8 = i->r8,
+		.r9 = i->r9,
+		.r10 = i->r10,
+		.r11 = i->r11,
+		.r12 = i->r12,
+		.r13 = i->r13,
+		.r14 = i->r14,
+		.r15 = i->r15,
+		.rip = i->rip,
+		.rflags = i->rflags,
+	};
+	int ret = KVM_IOCTL(vcpu->fd, KVM_SET_REGS, &r);
+
+	return ret < 0 ? ret : 0;
+}
+
+static void seg_from_kvm(struct x86_segment *o, const struct kvm_segment *k)
+{
+	*o = (struct x86_segment){
+		.base = k->base,
+		.limit = k->limit,
+		.selector = k->selector,
+		.type = k->type,
+		.present = k->present,
+		.dpl = k->dpl,
+		.db = k->db,
+		.s = k->s,
+		.l = k->l,
+		.g = k->g,
+		.avl = k->avl,
+		.unusable = k->unusable,
+	};
+}
+
+static void seg_to_kvm(struct kvm_segment *k, const struct x86_segment *i)
+{
+	k->base = i->base;
+	k->limit = i->limit;
+	k->selector = i->selector;
+	k->type = i->type;
+	k->present = i->present;
+	k->dpl = i->dpl;
+	k->db = i->db;
+	k->s = i->s;
+	k->l = i->l;
+	k->g = i->g;
+	k->avl = i->avl;
+	k->unusable = i->unusable;
+}
+
+/* One MSR through KVM_GET_MSRS / KVM_SET_MSRS. */
+static int kvm_msr(struct hv_vcpu *vcpu, uint32_t index, uint64_t *value,
+		   bool set)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e = { .index = index, .data = *value } };
+	int ret = set ? KVM_IOCTL(vcpu->fd, KVM_SET_MSRS, &m) :
+			KVM_IOCTL(vcpu->fd, KVM_GET_MSRS, &m);
+
+	if (ret < 0)
+		return ret;
+	if (ret != 1)
+		return -EIO;
+	*value = m.e.data;
+	return 0;
+}
+
+int hv_vcpu_get_sregs(struct hv_vcpu *vcpu, struct x86_sregs *o)
+{
+	struct kvm_sregs s;
+	int ret = KVM_IOCTL(vcpu->fd, KVM_GET_SREGS, &s);
+
+	if (ret < 0)
+		return ret;
+	seg_from_kvm(&o->cs, &s.cs);
+	seg_from_kvm(&o->ds, &s.ds);
+	seg_from_kvm(&o->es, &s.es);
+	seg_from_kvm(&o->fs, &s.fs);
+	seg_from_kvm(&o->gs, &s.gs);
+	seg_from_kvm(&o->ss, &s.ss);
+	seg_from_kvm(&o->tr, &s.tr);
+	seg_from_kvm(&o->ldt, &s.ldt);
+	o->gdt = (struct x86_dtable){ s.gdt.base, s.gdt.limit };
+	o->idt = (struct x86_dtable){ s.idt.base, s.idt.limit };
+	o->cr0 = s.cr0;
+	o->cr2 = s.cr2;
+	o->cr3 = s.cr3;
+	o->cr4 = s.cr4;
+	o->cr8 = s.cr8;
+	o->efer = s.efer;
+	o->kernel_gs_base = 0;
+	/* Optional: the rest is useful without it. */
+	if (kvm_msr(vcpu, MSR_KERNEL_GS_BASE, &o->kernel_gs_base, false))
+		o->kernel_gs_base = 0;
+	return 0;
+}
+
+int hv_vcpu_set_sregs(struct hv_vcpu *vcpu, const struct x86_sregs *i)
+{
+	struct kvm_sregs s;
+	uint64_t kgs = i->kernel_gs_base;
+	/* Read first: keeps what the neutral struct does not carry. */
+	int ret = KVM_IOCTL(vcpu->fd, KVM_GET_SREGS, &s);
+
+	if (ret < 0)
+		return ret;
+	seg_to_kvm(&s.cs, &i->cs);
+	seg_to_kvm(&s.ds, &i->ds);
+	seg_to_kvm(&s.es, &i->es);
+	seg_to_kvm(&s.fs, &i->fs);
+	seg_to_kvm(&s.gs, &i->gs);
+	seg_to_kvm(&s.ss, &i->ss);
+	seg_to_kvm(&s.tr, &i->tr);
+	seg_to_kvm(&s.ldt, &i->ldt);
+	s.gdt.base = i->gdt.base;
+	s.gdt.limit = i->gdt.limit;
+	s.idt.base = i->idt.base;
+	s.idt.limit = i->idt.limit;
+	s.cr0 = i->cr0;
+	s.cr2 = i->cr2;
+	s.cr3 = i->cr3;
+	s.cr4 = i->cr4;
+	s.cr8 = i->cr8;
+	s.efer = i->efer;
+	ret = KVM_IOCTL(vcpu->fd, KVM_SET_SREGS, &s);
+	if (ret < 0)
+		return ret;
+	return kvm_msr(vcpu, MSR_KERNEL_GS_BASE, &kgs, true);
+}
+
+/*
+ * KVM keeps the abridged (FXSAVE) tag: one bit a register, set when it is
+ * not empty. The full tag word says "valid" (00) or "empty" (11) here;
+ * telling zero and special values apart would need the register contents.
+ */
+static uint16_t ftw_full(uint8_t abridged)
+{
+	uint16_t full = 0;
+
+	for (int i = 0; i < 8; i++)
+		if (!(abridged & (1u << i)))
+			full |= 3u << (2 * i);
+	return full;
+}
+
+static uint8_t ftw_abridged(uint16_t full)
+{
+	uint8_t ab = 0;
+
+	for (int i = 0; i < 8; i++)
+		if (((full >> (2 * i)) & 3) != 3)
+			ab |= 1u << i;
+	return ab;
+}
+
+int hv_vcpu_get_fpu(struct hv_vcpu *vcpu, struct x86_fpu *o)
+{
+	struct kvm_fpu f;
+	int ret = KVM_IOCTL(vcpu->fd, KVM_GET_FPU, &f);
+
+	if (ret < 0)
+		return ret;
+	memcpy(o->st, f.fpr, sizeof(o->st));
+	o->fcw = f.fcw;
+	o->fsw = f.fsw;
+	o->ftw = ftw_full(f.ftwx);
+	o->fop = f.last_opcode;
+	o->fip = f.last_ip;
+	o->fdp = f.last_dp;
+	memcpy(o->xmm, f.xmm, sizeof(o->xmm));
+	o->mxcsr = f.mxcsr;
+	return 0;
+}
+
+int hv_vcpu_set_fpu(struct hv_vcpu *vcpu, const struct x86_fpu *i)
+{
+	struct kvm_fpu f = { 0 };
+	int ret;
+
+	memcpy(f.fpr, i->st, sizeof(f.fpr));
+	f.fcw = i->fcw;
+	f.fsw = i->fsw;
+	f.ftwx = ftw_abridged(i->ftw);
+	f.last_opcode = i->fop;
+	f.last_ip = i->fip;
+	f.last_dp = i->fdp;
+	memcpy(f.xmm, i->xmm, sizeof(f.xmm));
+	f.mxcsr = i->mxcsr;
+	ret = KVM_IOCTL(vcpu->fd, KVM_SET_FPU, &f);
+	return ret < 0 ? ret : 0;
+}
+
+int hv_vcpu_set_debug(struct hv_vcpu *vcpu, const struct x86_debug *d)
+{
+	struct kvm_guest_debug g = { 0 };
+	int ret;
+
+	if (d->flags & X86_DEBUG_ENABLE) {
+		g.control = KVM_GUESTDBG_ENABLE;
+		if (d->flags & X86_DEBUG_SINGLESTEP)
+			g.control |= KVM_GUESTDBG_SINGLESTEP;
+		if (d->flags & X86_DEBUG_SW_BP)
+			g.control |= KVM_GUESTDBG_USE_SW_BP;
+		if (d->flags & X86_DEBUG_HW_BP)
+			g.control |= KVM_GUESTDBG_USE_HW_BP;
+		if (d->flags & X86_DEBUG_BLOCKIRQ)
+			g.control |= KVM_GUESTDBG_BLOCKIRQ;
+		if (d->flags & X86_DEBUG_INJECT_BP)
+			g.control |= KVM_GUESTDBG_INJECT_BP;
+	}
+	if (g.control & KVM_GUESTDBG_USE_HW_BP) {
+		for (int i = 0; i < 4; i++)
+			g.arch.debugreg[i] = d->dr[i];
+		g.arch.debugreg[7] = d->dr7;
+	}
+	ret = KVM_IOCTL(vcpu->fd, KVM_SET_GUEST_DEBUG, &g);
+	return ret < 0 ? ret : 0;
+}
+
+unsigned int hv_debug_caps(struct hv_vm *hv)
+{
+	unsigned int caps = 0;
+	int v2;
+
+	if (ioctl(hv->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG) > 0)
+		caps = X86_DEBUG_ENABLE | X86_DEBUG_SINGLESTEP |
+		       X86_DEBUG_SW_BP | X86_DEBUG_HW_BP | X86_DEBUG_INJECT_BP;
+	/* SET_GUEST_DEBUG2 returns the control bits KVM accepts. */
+	v2 = ioctl(hv->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
+	if (caps && v2 > 0 && (v2 & KVM_GUESTDBG_BLOCKIRQ))
+		caps |= X86_DEBUG_BLOCKIRQ;
+	return caps;
 }

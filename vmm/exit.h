@@ -34,6 +34,14 @@ struct vm_exit {
 			uint32_t len, count;
 			bool write;
 		} io;
+		/*
+		 * DEBUG: the exception (1 = #DB, 3 = #BP), the linear guest PC
+		 * and DR6/DR7 as the hypervisor saw them.
+		 */
+		struct {
+			uint64_t pc, dr6, dr7;
+			uint32_t exception;
+		} debug;
 		/* FAILED: backend-specific code, guest PC, and a description. */
 		struct {
 			uint64_t code, pc;

@@ -74,4 +74,26 @@ int hv_msi(struct hv_vm *hv, uint64_t addr, uint32_t data);
 int hv_ioeventfd(struct hv_vm *hv, uint64_t gpa, uint32_t len, int fd,
 		 bool assign);
 
+/*
+ * Debugger access (gdb/), x86_64 types from vmm/regs_x86_64.h. Any thread
+ * may call these while the vCPU is not inside hv_vcpu_run(); 0 or -errno.
+ */
+struct x86_regs;
+struct x86_sregs;
+struct x86_fpu;
+struct x86_debug;
+int hv_vcpu_get_regs(struct hv_vcpu *vcpu, struct x86_regs *regs);
+int hv_vcpu_set_regs(struct hv_vcpu *vcpu, const struct x86_regs *regs);
+int hv_vcpu_get_sregs(struct hv_vcpu *vcpu, struct x86_sregs *sregs);
+int hv_vcpu_set_sregs(struct hv_vcpu *vcpu, const struct x86_sregs *sregs);
+int hv_vcpu_get_fpu(struct hv_vcpu *vcpu, struct x86_fpu *fpu);
+int hv_vcpu_set_fpu(struct hv_vcpu *vcpu, const struct x86_fpu *fpu);
+/*
+ * Arm or disarm guest debugging (X86_DEBUG_* flags, debug registers);
+ * debug events then come back as VM_EXIT_DEBUG. Replaces the last setting.
+ */
+int hv_vcpu_set_debug(struct hv_vcpu *vcpu, const struct x86_debug *dbg);
+/* The X86_DEBUG_* flags this backend supports (0: no guest debugging). */
+unsigned int hv_debug_caps(struct hv_vm *hv);
+
 #endif

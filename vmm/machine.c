@@ -15,6 +15,7 @@
 
 #include "boot/kernel.h"
 #include "boot/x86_tables.h"
+#include "gdb/stub.h"
 #include "pci/pci.h"
 #include "virtio/blk.h"
 #include "vmm/hv.h"
@@ -29,6 +30,7 @@ struct machine {
 	const struct machine_config *cfg;
 	struct vm vm;
 	bool vm_ready;
+	struct gdb_stub *gdb; /* --gdb, or NULL */
 	struct kernel_files files;
 	struct console *con;
 	struct platform *platform;
@@ -511,6 +513,7 @@ static void machine_print_trace(struct machine *m)
 static void machine_teardown(struct machine *m)
 {
 	vcpus_join(&m->vm);
+	gdb_stub_stop(m->gdb); /* before the vCPUs are freed */
 	if (m->vm_ready && m->vm.stop_reason == VM_STOP_TIMEOUT)
 		machine_report_timeout(m);
 	if (m->cfg->boot_trace && m->vm_ready)
@@ -575,6 +578,9 @@ static int machine_setup(struct machine *m)
 		ret = machine_sampling(m);
 	if (!ret)
 		ret = machine_timeout(m);
+	/* Last: the backend exists, the vCPUs do not run yet. */
+	if (!ret && cfg->gdb.enabled)
+		ret = gdb_stub_start(&m->vm, &cfg->gdb, &m->gdb);
 	return ret;
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "boot/kernel.h"
+#include "gdb/stub.h"
 #include "serial/console.h"
 #include "virtio/disk.h"
 
@@ -45,6 +46,7 @@ struct machine_config {
 	/* "vmm boot ... -- CMD": for the test initramfs (vmm.run=) */
 	const char *const *run_argv;
 	int run_argc;
+	struct gdb_config gdb; /* --gdb, --gdb-wait */
 	struct disk_spec disks[MACHINE_MAX_DISKS]; /* vda, vdb, ... */
 	unsigned int nr_disks;
 };

@@ -64,7 +64,10 @@ enum vcpu_action vcpu_handle_exit(struct vcpu *vcpu, struct vm_exit *exit)
 		vcpu_io(&vm->mmio, exit);
 		return VCPU_CONTINUE;
 	case VM_EXIT_HALT:
+		return VCPU_CONTINUE;
 	case VM_EXIT_DEBUG:
+		if (vm->debug_exit)
+			vm->debug_exit(vcpu, exit);
 		return VCPU_CONTINUE;
 	case VM_EXIT_KICKED:
 		if (atomic_exchange(&vcpu->sample, false))
@@ -98,6 +101,12 @@ static void vcpu_run_loop(struct vcpu *vcpu)
 	if (vcpu->id == 0)
 		vm_mark_time(&vm->first_run_seen, &vm->t_first_run);
 	while (!atomic_load(&vm->stopping)) {
+		/* A debugger holds the vCPUs (all-stop); see vm.h. */
+		if (atomic_load(&vm->debug_pause) && vm->debug_park) {
+			vm->debug_park(vcpu);
+			if (atomic_load(&vm->stopping))
+				break;
+		}
 		ret = hv_vcpu_run(vcpu->hv, &exit);
 		if (ret) {
 			log_err("vCPU %u: run failed: %s", vcpu->id,

@@ -136,6 +136,27 @@ int vm_e820(const struct vm *vm, struct e820_entry *out, unsigned int max)
 	return (int)n;
 }
 
+int vm_exit_status(enum vm_stop_reason reason, int guest_code)
+{
+	switch (reason) {
+	case VM_STOP_GUEST_EXIT:
+		return guest_code & 0xff;
+	case VM_STOP_TIMEOUT:
+		return VMM_EXIT_TIMEOUT;
+	case VM_STOP_POWEROFF:
+	case VM_STOP_REBOOT:
+		return VMM_EXIT_OK;
+	case VM_STOP_PANIC:
+		return VMM_EXIT_PANIC;
+	case VM_STOP_TRIPLE_FAULT:
+		return VMM_EXIT_TRIPLE_FAULT;
+	case VM_STOP_USER:
+		return VMM_EXIT_STOPPED;
+	default:
+		return VMM_EXIT_HOST_ERROR;
+	}
+}
+
 const char *vm_stop_name(enum vm_stop_reason reason)
 {
 	static const char *const names[] = {

@@ -37,6 +37,18 @@ enum vm_stop_reason {
 	VM_STOP_TIMEOUT, /* --timeout expired */
 };
 
+/* Exit statuses: a contract with scripts (README "Exit status"). */
+enum vmm_exit_status {
+	VMM_EXIT_OK = 0, /* guest powered off or rebooted */
+	VMM_EXIT_HOST_ERROR = 1, /* the VMM failed while the guest ran */
+	VMM_EXIT_USAGE = 2, /* bad command line */
+	VMM_EXIT_SETUP = 3, /* could not start: files, KVM, memory */
+	VMM_EXIT_PANIC = 4, /* guest kernel panic */
+	VMM_EXIT_TRIPLE_FAULT = 5, /* guest triple fault / shutdown */
+	VMM_EXIT_TIMEOUT = 124, /* --timeout expired (as timeout(1)) */
+	VMM_EXIT_STOPPED = 130, /* stopped on the host: Ctrl-A x or a signal */
+};
+
 /* E820 memory types, as the zero page spells them. */
 enum e820_type { E820_RAM = 1, E820_RESERVED = 2 };
 
@@ -143,6 +155,11 @@ void vm_mark_time(atomic_bool *seen, struct timespec *t);
 enum vm_stop_reason vm_wait_stop(struct vm *vm);
 /* Guest reset (i8042, triple fault path): reboot, or panic if one was seen. */
 void vm_guest_reset(struct vm *vm);
+/*
+ * The exit status for a VM that stopped for @reason; @guest_code is what
+ * the guest wrote to the debug-exit port (VM_STOP_GUEST_EXIT).
+ */
+int vm_exit_status(enum vm_stop_reason reason, int guest_code);
 /* Stable name of a stop reason for messages. */
 const char *vm_stop_name(enum vm_stop_reason reason);
 

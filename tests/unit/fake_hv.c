@@ -18,6 +18,9 @@ struct hv_vm {
 struct hv_vcpu {
 	unsigned int id;
 	size_t next; /* next scripted exit */
+	struct x86_regs regs; /* what the debugger reads and writes */
+	struct x86_sregs sregs;
+	struct x86_fpu fpu;
 };
 
 void fake_hv_reset(void)
@@ -125,4 +128,53 @@ int hv_ioeventfd(struct hv_vm *hv, uint64_t gpa, uint32_t len, int fd,
 		 bool assign)
 {
 	return -ENOTSUP;
+}
+
+int hv_vcpu_get_regs(struct hv_vcpu *vcpu, struct x86_regs *regs)
+{
+	*regs = vcpu->regs;
+	return 0;
+}
+
+int hv_vcpu_set_regs(struct hv_vcpu *vcpu, const struct x86_regs *regs)
+{
+	vcpu->regs = *regs;
+	return 0;
+}
+
+int hv_vcpu_get_sregs(struct hv_vcpu *vcpu, struct x86_sregs *sregs)
+{
+	*sregs = vcpu->sregs;
+	return 0;
+}
+
+int hv_vcpu_set_sregs(struct hv_vcpu *vcpu, const struct x86_sregs *sregs)
+{
+	vcpu->sregs = *sregs;
+	return 0;
+}
+
+int hv_vcpu_get_fpu(struct hv_vcpu *vcpu, struct x86_fpu *fpu)
+{
+	*fpu = vcpu->fpu;
+	return 0;
+}
+
+int hv_vcpu_set_fpu(struct hv_vcpu *vcpu, const struct x86_fpu *fpu)
+{
+	vcpu->fpu = *fpu;
+	return 0;
+}
+
+int hv_vcpu_set_debug(struct hv_vcpu *vcpu, const struct x86_debug *dbg)
+{
+	if (vcpu->id < FAKE_HV_VCPUS)
+		fake_hv.debug[vcpu->id] = *dbg;
+	__atomic_add_fetch(&fake_hv.debug_sets, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+unsigned int hv_debug_caps(struct hv_vm *hv)
+{
+	return fake_hv.debug_caps;
 }

@@ -7,9 +7,11 @@
 #include <stddef.h>
 
 #include "vmm/hv.h"
+#include "vmm/regs_x86_64.h"
 
 #define FAKE_HV_MAX_EXITS 16
 #define FAKE_HV_IRQS 24
+#define FAKE_HV_VCPUS 4
 
 struct fake_hv_state {
 	struct vm_exit exits[FAKE_HV_MAX_EXITS]; /* script for every vCPU */
@@ -19,6 +21,10 @@ struct fake_hv_state {
 	/* records */
 	unsigned int runs, kicks, dumps, maps, boot_set, msis;
 	bool irq_level[FAKE_HV_IRQS];
+	/* guest debugging (gdb stub tests): caps offered, last setting */
+	unsigned int debug_caps;
+	unsigned int debug_sets;
+	struct x86_debug debug[FAKE_HV_VCPUS];
 };
 
 extern struct fake_hv_state fake_hv;
