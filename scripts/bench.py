@@ -243,9 +243,9 @@ def report(facts, startup, exits, boots, mem, disk, args):
         shown = med(times) if times else f"not reached in {args.peer_timeout} s"
         exs = ", ".join(f"{k} {v}" for k, v in ex.items()) if ex else ""
         lines.append(f"| {name} | {shown} | {exs} |")
-    if best_qemu:
-        ours = min(statistics.median(t) for n, t, _ in boots
-                   if n.startswith("vmm") and t)
+    ours = min((statistics.median(t) for n, t, _ in boots
+                if n.startswith("vmm") and t), default=None)
+    if best_qemu and ours:
         lines += ["", f"Fastest vmm / fastest QEMU: {ours / best_qemu:.2f}"]
     lines += ["", "## 4. Memory (VMM RSS apart from guest RAM touched, "
               "PVH boot)", "", "| vCPUs | VMM KiB |", "|---|---|"]
