@@ -80,6 +80,14 @@ static int service(struct virtq *q, struct disk *disk)
 	return 0;
 }
 
+/* Request @i: 4 KiB-aligned random for RAND_BS, else sequential. */
+static uint64_t pick_sector(uint64_t i, uint32_t bs, uint64_t sectors)
+{
+	if (bs == RAND_BS)
+		return (uint64_t)rand() % (sectors - 8) & ~7ULL;
+	return (i * (bs / 512)) % sectors;
+}
+
 static double run_vq(struct vm *vm, struct virtq *q, struct disk *disk,
 		     uint32_t type, uint32_t bs, uint64_t ops, uint64_t sectors)
 {
@@ -87,12 +95,7 @@ static double run_vq(struct vm *vm, struct virtq *q, struct disk *disk,
 	double t0 = now();
 
 	for (uint64_t i = 0; i < ops; i++) {
-		uint64_t sector = bs == RAND_BS ?
-					  (uint64_t)rand() % (sectors - 8) &
-						  ~7ULL :
-					  (i * (bs / 512)) % sectors;
-
-		submit(vm, &idx, type, sector, bs);
+		submit(vm, &idx, type, pick_sector(i, bs, sectors), bs);
 		if (service(q, disk))
 			return -1;
 	}
@@ -105,10 +108,7 @@ static double run_raw(int fd, void *buf, bool write, uint32_t bs, uint64_t ops,
 	double t0 = now();
 
 	for (uint64_t i = 0; i < ops; i++) {
-		uint64_t sector = bs == RAND_BS ?
-					  (uint64_t)rand() % (sectors - 8) &
-						  ~7ULL :
-					  (i * (bs / 512)) % sectors;
+		uint64_t sector = pick_sector(i, bs, sectors);
 		ssize_t r = write ? pwrite(fd, buf, bs, (off_t)(sector * 512)) :
 				    pread(fd, buf, bs, (off_t)(sector * 512));
 
