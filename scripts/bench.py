@@ -185,6 +185,7 @@ def bench_boots(runs, peers, peer_timeout, mem):
                 times.append(t)
             if kernel.name == "vmlinux" and kib:
                 mem[1] = kib
+        rows.append((f"vmm, {name}", times, exits))
         if not peers:
             continue
         for machine in ("microvm,x-option-roms=off,isa-serial=on,rtc=off",
