@@ -8,6 +8,8 @@ then reads the image with dumpe2fs. Where user space runs, init also
 writes a pattern with O_DIRECT and the host checks the bytes.
 """
 import hashlib
+import os
+import shutil
 import signal
 import subprocess
 
@@ -139,3 +141,28 @@ def test_read_only_disk_refuses_writes(disks):
     # The kernel saw the write protection and fell back to read-only.
     assert f"{MOUNTED} readonly on device" in b.console
     assert sha(disks["ro"]) == disks["ro_sum"]
+
+
+def test_block_device_as_disk(tmp_path):
+    """A block device works like an image: its size comes from the device
+    (BLKGETSIZE64) and it is locked the same way."""
+    if os.geteuid() != 0 or not shutil.which("losetup"):
+        pytest.skip("needs root and losetup(8) to make a loop device")
+    backing = tmp_path / "loop.img"
+    with open(backing, "wb") as f:
+        f.truncate(8 << 20)
+    r = subprocess.run(["losetup", "-f", "--show", str(backing)],
+                       capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip(f"no loop device here: {r.stderr.strip()}")
+    dev = r.stdout.strip()
+    guest = tmp_path / "exit0.bin"
+    # mov dx,0x501; xor eax,eax; out dx,al: exit 0 at once.
+    guest.write_bytes(bytes.fromhex("66ba0105 31c0 ee f4"))
+    try:
+        r = run_vmm(["boot", "--kernel", str(guest), "--kernel-format",
+                     "raw", "--console", "none", "--disk", dev, "-v"])
+    finally:
+        subprocess.run(["losetup", "-d", dev])
+    assert r.returncode == 0, r.stderr
+    assert f"disk {dev}: 16384 sectors" in r.stderr
