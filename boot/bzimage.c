@@ -34,6 +34,13 @@ static unsigned long long mib_up(uint64_t bytes)
 	return (unsigned long long)((bytes + MIB - 1) / MIB);
 }
 
+bool bzimage_detect(const struct boot_image *img)
+{
+	return img->size >= HDR_MAGIC + 4 &&
+	       get_le16(img->data + HDR_BOOT_FLAG) == BOOT_FLAG &&
+	       !memcmp(img->data + HDR_MAGIC, HDR_MAGIC_VALUE, 4);
+}
+
 /* Signatures and protocol version: is this a bzImage we can enter at all? */
 static int bz_check_magic(const struct boot_image *img)
 {

@@ -25,6 +25,9 @@ struct bzimage_info {
 /* Oldest boot protocol we accept: 2.12 brought xloadflags (XLF_KERNEL_64). */
 #define BZIMAGE_MIN_VERSION 0x020c
 
+/* True if @img carries the boot flag and "HdrS": worth bzimage_parse(). */
+bool bzimage_detect(const struct boot_image *img);
+
 /*
  * Validate the setup header of @img (magic, protocol version, XLF_KERNEL_64,
  * sizes against the file). On failure log one error naming img->path and the

@@ -64,13 +64,6 @@ static int maybe_inflate(struct boot_image *img, const char *what, size_t max,
 	return 0;
 }
 
-static bool bzimage_detect(const struct boot_image *img)
-{
-	return img->size > 0x206 && img->data[0x1fe] == 0x55 &&
-	       img->data[0x1ff] == 0xaa &&
-	       !memcmp(img->data + 0x202, "HdrS", 4);
-}
-
 static int unknown_format(const struct boot_image *img)
 {
 	const uint8_t *d = img->data;
