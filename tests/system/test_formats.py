@@ -15,6 +15,7 @@ import pytest
 
 from conftest import (EXIT_OK, EXIT_PANIC, EXIT_SETUP, EXIT_STOPPED, TOP,
                       Boot, host_is_pvm, run_vmm)
+from guests import POWEROFF, printer, printer32
 
 PVM = host_is_pvm()
 CONSOLE_OPEN = "Freeing unused kernel image"
@@ -31,22 +32,16 @@ def _load(name):
 seed_elf = _load("seed_elf")
 
 MSG = b"tiny guest ok\n"
-# mov ecx,len; mov dx,0x3f8; rep outsb; mov dx,0x604 (PM1a_CNT);
-# mov ax,SLP_TYP 5|SLP_EN; out dx,ax; hlt; jmp $-1
-TAIL = (b"\xb9" + struct.pack("<I", len(MSG)) +
-        bytes.fromhex("66baf803 f36e 66ba0406 66b80034 66ef f4 ebfd"))
 
 
 def code64():
-    """64-bit: lea rsi,[rip+msg] then TAIL; position independent."""
-    return b"\x48\x8d\x35" + struct.pack("<i", len(TAIL)) + TAIL + MSG
+    """Print MSG, power off through ACPI (64-bit entry)."""
+    return printer(MSG, POWEROFF)
 
 
 def code32(base):
-    """32-bit, paging off (PVH): mov esi,absolute msg then TAIL."""
-    head = 5
-    return (b"\xbe" + struct.pack("<I", base + head + len(TAIL)) + TAIL +
-            MSG)
+    """The same for the 32-bit, paging-off PVH entry."""
+    return printer32(MSG, POWEROFF, base)
 
 
 def boot_tiny(tmp_path, name, data, extra=()):

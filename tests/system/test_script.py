@@ -3,24 +3,16 @@ the boot timeline, and the "-- CMD" form.
 
 Tiny guests (a few instructions at the 64-bit entry of a raw image) run
 in milliseconds even where guest kernel mode is emulated."""
-import struct
 import time
 
 import pytest
 
 from conftest import EXIT_USAGE, Boot, host_is_pvm, run_vmm
+from guests import printer
 
 PVM = host_is_pvm()
 NO_USERSPACE = "guest user space cannot make system calls on PVM-based hosts"
 EXIT_TIMEOUT = 124
-
-
-def printer(msg, tail):
-    """64-bit code: write msg to COM1, then run tail."""
-    after = 5 + 4 + 2 + len(tail)
-    return (b"\x48\x8d\x35" + struct.pack("<i", after) +       # lea rsi,[msg]
-            b"\xb9" + struct.pack("<I", len(msg)) +             # mov ecx,len
-            bytes.fromhex("66baf803 f36e") + tail + msg)        # rep outsb
 
 
 # mov dx,0x502; out dx,al (boot timer); mov dx,0x501; mov al,3; out dx,al
