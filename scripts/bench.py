@@ -41,13 +41,17 @@ PVM = pathlib.Path("/sys/module/kvm_pvm").exists()
 sys.path.insert(0, str(TOP / "tests" / "bench"))
 import exit_guest  # noqa: E402
 
-# What a Linux guest needs on PVM-based hosts (vmm adds it by itself).
-PVM_OPTS = ("noxsave clearcpuid=smap,smep,popcnt,rdrand,rdseed,clflushopt,"
-            "clwb,movbe,bmi1,bmi2,sse4_2,sse4_1,ssse3,aes,pclmulqdq,avx,avx2,"
-            "fma,f16c,erms,fsrm,movdiri,movdir64b,invpcid,pcid,fsgsbase,"
-            "rdpid,umip,pku,xsave,avx512f")
-BASE_CMDLINE = ("console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux "
-                "i8042.nopnp i8042.dumbkbd")  # vmm's default
+
+
+def machine_define(name):
+    """A string #define from vmm/machine.h: peers get vmm's own cmdline."""
+    text = (TOP / "vmm" / "machine.h").read_text()
+    m = re.search(r"#define " + name + r"\s*\\?\s*\"([^\"]*)\"", text)
+    return m.group(1)
+
+
+BASE_CMDLINE = machine_define("MACHINE_DEFAULT_CMDLINE")
+PVM_OPTS = machine_define("MACHINE_PVM_CMDLINE")
 # QEMU's -cpu host sets IA32_ARCH_CAPABILITIES, which this host's KVM
 # refuses ("failed to set MSR 0x10a"): drop that feature.
 QEMU_CPU = "host,-arch-capabilities"
