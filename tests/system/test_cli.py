@@ -67,6 +67,14 @@ def test_bad_cpus_is_usage_error():
         assert f"invalid --cpus '{bad}' (1 to 254)" in r.stderr
 
 
+def test_bad_address_is_usage_error():
+    for opt in ("--load-addr", "--entry"):
+        for bad in ("nope", "0x", "12abc", "-1"):
+            r = run_vmm(["boot", "--kernel", "/x", opt, bad])
+            assert r.returncode == EXIT_USAGE, (opt, bad)
+            assert f"invalid address '{bad}'" in r.stderr
+
+
 def test_load_addr_needs_raw_format():
     r = run_vmm(["boot", "--kernel", "/x", "--kernel-format", "pvh",
                  "--load-addr", "0x200000"])
