@@ -20,7 +20,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -I. -D_GNU_SOURCE -DVMM_VERSION='"$(VERSION)"' \
 	-MMD -MP -pthread -fno-strict-aliasing
-LDLIBS += -pthread -lz -lelf
+LDLIBS += -pthread -lz -lelf -lslirp
 
 ifeq ($(V),1)
 Q :=
@@ -40,6 +40,8 @@ SRCS_core += virtio/virtqueue.c
 SRCS_core += virtio/pci.c virtio/pci_common.c virtio/blk.c virtio/blk_req.c \
 	virtio/disk.c
 SRCS_core += pci/pci.c pci/msix.c pci/host.c
+SRCS_core += vmm/pollset.c virtio/net.c virtio/net_rx.c virtio/rng.c \
+	net/spec.c net/tap.c net/user.c
 SRCS_core += gdb/packet.c gdb/regs.c gdb/pagewalk.c gdb/bp.c gdb/allstop.c gdb/target.c gdb/stub.c gdb/server.c
 SRCS_kvm := kvm/kvm.c kvm/probe.c
 SRCS_kvm_x86_64 := kvm/kvm_x86_64.c

@@ -47,6 +47,9 @@ enum {
 	OPT_HUGEPAGES,
 	OPT_GDB,
 	OPT_GDB_WAIT,
+	OPT_NET,
+	OPT_RNG,
+	OPT_NO_RNG,
 };
 
 /* ACPI MADT and MP table entries hold 8-bit APIC ids; one is the IOAPIC. */
@@ -76,6 +79,19 @@ static const struct argp_option boot_options[] = {
 	{ "disk", OPT_DISK, "PATH[,ro][,serial=ID][,cache=none|writeback]", 0,
 	  "Attach a raw image or block device as virtio-blk (repeatable: vda, vdb, ...); locked against a second writer",
 	  0 },
+	{ "net", OPT_NET, "SPEC", 0,
+	  "Attach a virtio-net device (repeatable: eth0, eth1, ...). SPEC: "
+	  "user[,hostfwd=tcp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT]... "
+	  "(no root needed: DHCP 10.0.2.15, gateway 10.0.2.2 reaches the "
+	  "host's 127.0.0.1, DNS 10.0.2.3), tap[,ifname=NAME] (an existing "
+	  "tap, or a new one when root), or none (the default); all take "
+	  ",mac=52:54:00:xx:xx:xx",
+	  0 },
+	{ "rng", OPT_RNG, NULL, 0,
+	  "Give the guest a virtio-rng entropy source fed by the host's "
+	  "getrandom() (default for Linux kernels; not for raw images)",
+	  0 },
+	{ "no-rng", OPT_NO_RNG, NULL, 0, "No virtio-rng device", 0 },
 	{ "hugepages", OPT_HUGEPAGES, NULL, 0,
 	  "Back guest RAM with 2 MiB huge pages, reserved at start from the host's pool (/proc/sys/vm/nr_hugepages)",
 	  0 },
@@ -137,6 +153,27 @@ static error_t parse_disk(struct argp_state *state, struct machine_config *cfg,
 	return 0;
 }
 
+static error_t parse_net(struct argp_state *state, struct machine_config *cfg,
+			 const char *arg)
+{
+	struct net_spec spec;
+	char err[256];
+
+	if (net_parse(arg, &spec, err, sizeof(err)))
+		return usage_error(state, "invalid --net '%s': %s", arg, err);
+	if (spec.kind == NET_NONE)
+		cfg->net_none = true;
+	else if (cfg->nr_nets == MACHINE_MAX_NETS)
+		return usage_error(state, "at most %d --net devices",
+				   MACHINE_MAX_NETS);
+	else
+		cfg->nets[cfg->nr_nets++] = spec;
+	if (cfg->net_none && cfg->nr_nets)
+		return usage_error(
+			state, "--net none cannot be combined with devices");
+	return 0;
+}
+
 static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 {
 	struct machine_config *cfg = state->input;
@@ -176,6 +213,12 @@ static error_t boot_parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_DISK:
 		return parse_disk(state, cfg, arg);
+	case OPT_NET:
+		return parse_net(state, cfg, arg);
+	case OPT_RNG:
+	case OPT_NO_RNG:
+		cfg->rng = key == OPT_RNG ? MACHINE_RNG_ON : MACHINE_RNG_OFF;
+		return 0;
 	case OPT_TIMEOUT:
 		if (parse_uint(arg, 1, 86400 * 365, &cfg->timeout_s))
 			return usage_error(

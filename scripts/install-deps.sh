@@ -18,9 +18,9 @@ usage() {
 
 pkgs=(
 	build-essential make gcc clang libclang-rt-dev clang-format pkg-config
-	zlib1g-dev libelf-dev libcmocka-dev
+	zlib1g-dev libelf-dev libcmocka-dev libslirp-dev
 	python3 python3-pytest gdb
-	busybox-static cpio e2fsprogs
+	busybox-static cpio e2fsprogs iproute2 iputils-ping
 )
 kernel_pkgs=(
 	linux-source-6.1 flex bison bc libssl-dev libelf-dev

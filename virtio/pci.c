@@ -14,6 +14,7 @@
 #include "virtio/pci_internal.h"
 #include "vmm/le.h"
 #include "vmm/log.h"
+#include "vmm/pollset.h"
 #include "vmm/vm.h"
 
 /* Vendor capability types (virtio 1.x 4.1.4). */
@@ -60,6 +61,18 @@ void virtio_queue_done(struct virtio_dev *vdev, unsigned int q)
 {
 	if (virtq_should_notify(&vdev->vq[q]))
 		vdev->signal_queue(vdev, q);
+}
+
+bool virtio_queue_live(const struct virtio_dev *vdev, unsigned int q)
+{
+	return (vdev->status & VIRTIO_STATUS_DRIVER_OK) &&
+	       !(vdev->status & VIRTIO_STATUS_NEEDS_RESET) &&
+	       q < vdev->ops->nr_queues && vdev->vq[q].ready;
+}
+
+void virtio_queue_kick(struct virtio_dev *vdev, unsigned int q)
+{
+	vp_kick(vdev->transport, q);
 }
 
 void virtio_needs_reset(struct virtio_dev *vdev, const char *why)
@@ -239,7 +252,8 @@ static int vp_init_pci(struct virtio_pci *vp)
 		ret = vp_add_cap(vp, CAP_COMMON, VP_COMMON_OFF, VP_COMMON_LEN);
 	if (!ret)
 		ret = vp_add_cap(vp, CAP_ISR, VP_ISR_OFF, VP_ISR_LEN);
-	if (!ret)
+	/* Linux refuses a zero-length device capability: leave it out. */
+	if (!ret && ops->config_size)
 		ret = vp_add_cap(vp, CAP_DEVICE, VP_DEVICE_OFF,
 				 ops->config_size);
 	if (!ret)
@@ -257,36 +271,58 @@ static void vp_service(struct virtio_pci *vp, unsigned int q)
 	struct virtio_dev *vdev = &vp->vdev;
 
 	pthread_mutex_lock(&vp->io_lock);
-	if ((vdev->status & VIRTIO_STATUS_DRIVER_OK) &&
-	    !(vdev->status & VIRTIO_STATUS_NEEDS_RESET) && vdev->vq[q].ready)
+	if (virtio_queue_live(vdev, q))
 		vdev->ops->queue_notify(vdev, q);
 	pthread_mutex_unlock(&vp->io_lock);
+}
+
+/* The fds of one round: kicks, stop, then whatever the device adds. */
+static int vp_fill(struct virtio_pci *vp, struct pollset *ps)
+{
+	unsigned int nq = vp->vdev.ops->nr_queues;
+
+	pollset_reset(ps);
+	for (unsigned int q = 0; q < nq; q++)
+		if (pollset_add(ps, vp->kick_fd[q], POLLIN) < 0)
+			return -ENOMEM;
+	if (pollset_add(ps, vp->stop_fd, POLLIN) < 0)
+		return -ENOMEM;
+	if (vp->vdev.ops->poll_fill)
+		return vp->vdev.ops->poll_fill(&vp->vdev, ps);
+	return 0;
 }
 
 static void *vp_thread(void *arg)
 {
 	struct virtio_pci *vp = arg;
-	unsigned int nq = vp->vdev.ops->nr_queues;
-	struct pollfd pfd[VIRTIO_MAX_QUEUES + 1];
+	const struct virtio_dev_ops *ops = vp->vdev.ops;
+	unsigned int nq = ops->nr_queues;
+	struct pollset ps = { 0 };
 
-	for (unsigned int q = 0; q < nq; q++)
-		pfd[q] = (struct pollfd){ .fd = vp->kick_fd[q],
-					  .events = POLLIN };
-	pfd[nq] = (struct pollfd){ .fd = vp->stop_fd, .events = POLLIN };
 	for (;;) {
-		if (poll(pfd, nq + 1, -1) < 0 && errno != EINTR)
+		if (vp_fill(vp, &ps) < 0) {
+			log_err("%s: I/O thread out of memory", ops->name);
 			break;
-		if (pfd[nq].revents)
+		}
+		if (poll(ps.fds, ps.n, ps.timeout_ms) < 0 && errno != EINTR)
+			break;
+		if (pollset_revents(&ps, nq))
 			break;
 		for (unsigned int q = 0; q < nq; q++) {
 			uint64_t n;
 
-			if (!(pfd[q].revents & POLLIN) ||
+			if (!(ps.fds[q].revents & POLLIN) ||
 			    read(vp->kick_fd[q], &n, sizeof(n)) != sizeof(n))
 				continue;
 			vp_service(vp, q);
 		}
+		if (ops->poll_done) {
+			pthread_mutex_lock(&vp->io_lock);
+			ops->poll_done(&vp->vdev, &ps);
+			pthread_mutex_unlock(&vp->io_lock);
+		}
 	}
+	pollset_free(&ps);
 	return NULL;
 }
 

@@ -16,6 +16,7 @@
 
 struct vm;
 struct virtio_dev;
+struct pollset;
 
 /* Device status bits (virtio 1.x, 2.1). */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
@@ -50,6 +51,14 @@ struct virtio_dev_ops {
 	void (*queue_notify)(struct virtio_dev *vdev, unsigned int q);
 	/* The driver reset the device; I/O is quiesced while this runs. */
 	void (*reset)(struct virtio_dev *vdev);
+	/*
+	 * Optional, for devices with their own input (a network backend):
+	 * add fds and a timeout to the I/O thread's poll every round
+	 * (0/-errno), then handle what poll() saw. poll_done runs on the
+	 * I/O thread with resets held off, whatever the device status.
+	 */
+	int (*poll_fill)(struct virtio_dev *vdev, struct pollset *ps);
+	void (*poll_done)(struct virtio_dev *vdev, struct pollset *ps);
 };
 
 /* One device instance; the transport fills it, the device reads it. */
@@ -77,6 +86,15 @@ static inline bool virtio_has(const struct virtio_dev *vdev, unsigned int bit)
  * asked for it (EVENT_IDX or flags).
  */
 void virtio_queue_done(struct virtio_dev *vdev, unsigned int q);
+
+/* True if the driver has queue @q running (DRIVER_OK, no NEEDS_RESET). */
+bool virtio_queue_live(const struct virtio_dev *vdev, unsigned int q);
+
+/*
+ * Have the I/O thread call queue_notify for @q again after one poll
+ * round: a device that stops early to stay fair uses it to come back.
+ */
+void virtio_queue_kick(struct virtio_dev *vdev, unsigned int q);
 
 /*
  * The driver broke the device's rules (a broken virtqueue): set

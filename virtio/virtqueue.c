@@ -362,3 +362,15 @@ bool virtq_has_avail(struct virtq *q)
 		return false;
 	return ring_get16(q->avail, AVAIL_IDX) != q->last_avail;
 }
+
+void virtq_unpop(struct virtq *q, uint16_t n)
+{
+	q->last_avail -= n;
+}
+
+uint16_t virtq_avail_idx(struct virtq *q)
+{
+	if (!q->ready || q->broken)
+		return q->last_avail;
+	return ring_get16(q->avail, AVAIL_IDX);
+}

@@ -114,6 +114,16 @@ bool virtq_should_notify(struct virtq *q);
  */
 bool virtq_set_notify(struct virtq *q, bool enable);
 
+/*
+ * Give the last @n popped chains back unused, to be popped again: for a
+ * device that needs several chains at once and found too few. Nothing
+ * may have been pushed for them.
+ */
+void virtq_unpop(struct virtq *q, uint16_t n);
+
+/* The driver's avail->idx now (to see whether it added buffers since). */
+uint16_t virtq_avail_idx(struct virtq *q);
+
 /* True if the driver has made buffers available we have not popped. */
 bool virtq_has_avail(struct virtq *q);
 

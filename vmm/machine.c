@@ -18,6 +18,8 @@
 #include "gdb/stub.h"
 #include "pci/pci.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
+#include "virtio/rng.h"
 #include "vmm/hv.h"
 #include "vmm/layout_x86_64.h"
 #include "vmm/log.h"
@@ -37,6 +39,8 @@ struct machine {
 	struct pci_bus pci;
 	bool pci_ready;
 	struct blk *disks[MACHINE_MAX_DISKS];
+	struct net *nets[MACHINE_MAX_NETS];
+	struct rng *rng;
 	struct boot_entry entry;
 	int sig_fd;
 	int sample_fd; /* timerfd driving --pc-samples, or -1 */
@@ -158,7 +162,17 @@ static int machine_ioeventfd(struct vm *vm, uint64_t gpa, uint32_t len, int fd,
 	return vm->hv ? hv_ioeventfd(vm->hv, gpa, len, fd, assign) : -ENOTSUP;
 }
 
-/* The PCI bus and its devices, in --disk order (vda, vdb, ...). */
+static bool machine_wants_rng(const struct machine *m)
+{
+	if (m->cfg->rng == MACHINE_RNG_AUTO)
+		return m->files.format != KERNEL_RAW;
+	return m->cfg->rng == MACHINE_RNG_ON;
+}
+
+/*
+ * The PCI bus and its devices: disks in --disk order (vda, vdb, ...),
+ * then network devices in --net order (eth0, ...), then the rng.
+ */
 static int machine_pci(struct machine *m)
 {
 	const struct machine_config *cfg = m->cfg;
@@ -167,7 +181,48 @@ static int machine_pci(struct machine *m)
 	m->pci_ready = !ret;
 	for (unsigned int i = 0; !ret && i < cfg->nr_disks; i++)
 		ret = blk_create(&m->vm, &m->pci, &cfg->disks[i], &m->disks[i]);
+	for (unsigned int i = 0; !ret && i < cfg->nr_nets; i++)
+		ret = net_create(&m->vm, &m->pci, &cfg->nets[i], i,
+				 &m->nets[i]);
+	if (!ret && machine_wants_rng(m))
+		ret = rng_create(&m->vm, &m->pci, &m->rng);
 	return ret;
+}
+
+/* Stop the devices' threads; with --stats, print what they moved. */
+static void machine_destroy_devices(struct machine *m)
+{
+	bool stats = m->cfg->stats && m->vm_ready;
+	uint64_t bytes = 0;
+
+	for (unsigned int i = 0; i < MACHINE_MAX_DISKS; i++)
+		blk_destroy(m->disks[i]);
+	for (unsigned int i = 0; i < MACHINE_MAX_NETS; i++) {
+		struct net_stats st;
+
+		if (!m->nets[i])
+			continue;
+		net_destroy(m->nets[i], &st);
+		if (stats)
+			log_info("eth%u (%s): rx %llu packets %llu bytes "
+				 "%llu dropped, tx %llu packets %llu bytes "
+				 "%llu dropped",
+				 i,
+				 m->cfg->nets[i].kind == NET_TAP ? "tap" :
+								   "user",
+				 (unsigned long long)st.rx_packets,
+				 (unsigned long long)st.rx_bytes,
+				 (unsigned long long)st.rx_dropped,
+				 (unsigned long long)st.tx_packets,
+				 (unsigned long long)st.tx_bytes,
+				 (unsigned long long)st.tx_dropped);
+	}
+	if (m->rng) {
+		rng_destroy(m->rng, &bytes);
+		if (stats)
+			log_info("rng: %llu bytes to the guest",
+				 (unsigned long long)bytes);
+	}
 }
 
 static int machine_load(struct machine *m, const char *cmdline)
@@ -526,8 +581,7 @@ static void machine_teardown(struct machine *m)
 	/* Off the buses first, then the devices stop their threads. */
 	if (m->pci_ready)
 		pci_bus_destroy(&m->pci);
-	for (unsigned int i = 0; i < MACHINE_MAX_DISKS; i++)
-		blk_destroy(m->disks[i]);
+	machine_destroy_devices(m);
 	platform_destroy(m->platform);
 	console_close(m->con);
 	if (m->vm.hv)

@@ -11,9 +11,11 @@
 #include "boot/kernel.h"
 #include "gdb/stub.h"
 #include "serial/console.h"
+#include "net/backend.h"
 #include "virtio/disk.h"
 
 #define MACHINE_MAX_DISKS 16
+#define MACHINE_MAX_NETS 8
 #include "vmm/vm.h"
 
 /* The kernel command line used when --cmdline is not given. */
@@ -26,6 +28,12 @@
  */
 #define MACHINE_PVM_CMDLINE \
 	"noxsave clearcpuid=smap,smep,popcnt,rdrand,rdseed,clflushopt,clwb,movbe,bmi1,bmi2,sse4_2,sse4_1,ssse3,aes,pclmulqdq,avx,avx2,fma,f16c,erms,fsrm,movdiri,movdir64b,invpcid,pcid,fsgsbase,rdpid,umip,pku,xsave,avx512f"
+
+enum machine_rng {
+	MACHINE_RNG_AUTO, /* on for Linux kernels, off for raw images */
+	MACHINE_RNG_ON,
+	MACHINE_RNG_OFF,
+};
 
 struct machine_config {
 	const char *kernel, *initrd;
@@ -49,6 +57,10 @@ struct machine_config {
 	struct gdb_config gdb; /* --gdb, --gdb-wait */
 	struct disk_spec disks[MACHINE_MAX_DISKS]; /* vda, vdb, ... */
 	unsigned int nr_disks;
+	struct net_spec nets[MACHINE_MAX_NETS]; /* eth0, eth1, ... */
+	unsigned int nr_nets;
+	bool net_none; /* --net none was given */
+	enum machine_rng rng;
 };
 
 /*
