@@ -171,6 +171,7 @@ FUZZ_SRCS_fuzz_uart := serial/uart16550.c vmm/log.c
 FUZZ_SRCS_fuzz_blk := virtio/blk_req.c virtio/disk.c virtio/virtqueue.c \
 	vmm/vm.c vmm/bus.c vmm/log.c
 FUZZ_SRCS_fuzz_virtqueue := virtio/virtqueue.c vmm/vm.c vmm/bus.c vmm/log.c
+FUZZ_SRCS_fuzz_net := virtio/net_rx.c virtio/virtqueue.c net/spec.c vmm/parse.c vmm/vm.c vmm/bus.c vmm/log.c
 FUZZ_SRCS_fuzz_gdb := gdb/packet.c gdb/regs.c gdb/pagewalk.c vmm/vm.c vmm/bus.c \
 	vmm/log.c
 FUZZ_FLAGS := -std=gnu11 -I. -D_GNU_SOURCE -g -O1 -pthread \

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Parsing of --net values and the default MAC address. */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,12 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	unsigned int b[6];
 	char end;
 
+	/* sscanf's %x would take signs, spaces and 0x: check the shape. */
+	if (strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+			return -EINVAL;
 	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
 		   &b[4], &b[5], &end) != 6 ||
 	    strlen(s) != 17)

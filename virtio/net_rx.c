@@ -93,7 +93,8 @@ int net_rx_put(struct virtq *vq, bool mrg, const uint8_t hdr[VNET_HDR_LEN],
 			return -EIO;
 		if (r == 0) {
 			virtq_unpop(vq, (uint16_t)chains);
-			return -ENOBUFS;
+			/* A full ring: the driver cannot add any more. */
+			return chains == vq->size ? -EMSGSIZE : -ENOBUFS;
 		}
 		w = scratch + e.out_num;
 		/* num_buffers is patched in later: it must be in one place. */
@@ -102,7 +103,7 @@ int net_rx_put(struct virtq *vq, bool mrg, const uint8_t hdr[VNET_HDR_LEN],
 			virtq_unpop(vq, 1);
 			return -EMSGSIZE;
 		}
-		if (chains == 0)
+		if (mrg && chains == 0)
 			num_buffers =
 				(uint8_t *)w[0].iov_base + NUM_BUFFERS_OFF;
 		heads[chains] = e.head;

@@ -346,7 +346,13 @@ bool virtq_set_notify(struct virtq *q, bool enable)
 		ring_put16(q->used, USED_FLAGS,
 			   enable ? 0 : VIRTQ_USED_F_NO_NOTIFY);
 	else if (enable)
-		ring_put16(q->used, USED_RING(q->size), q->last_avail);
+		/*
+		 * The driver's current index, not ours: after virtq_unpop()
+		 * we are behind it, and the driver kicks only when it passes
+		 * avail_event (QEMU does the same).
+		 */
+		ring_put16(q->used, USED_RING(q->size),
+			   ring_get16(q->avail, AVAIL_IDX));
 	/*
 	 * Disabling with EVENT_IDX leaves avail_event where it is: the driver
 	 * kicks at most once more. The fence orders our store before the
