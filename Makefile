@@ -155,7 +155,12 @@ bench-blk: $(BUILD)/bench/bench_blk
 bench: deps images $(BUILD)/vmm $(BUILD)/bench/kvm_floor $(BUILD)/bench/bench_blk
 	$(Q)scripts/install-deps.sh --bench
 	$(Q)$(PYTHON) scripts/bench.py $(BENCH_ARGS)
-.PHONY: bench bench-blk
+# TCP through virtio-net, vmm against QEMU (root: a tap in a netns).
+bench-net: deps images $(BUILD)/vmm
+	$(Q)scripts/install-deps.sh --bench
+	$(Q)$(PYTHON) scripts/bench_net.py
+
+.PHONY: bench bench-blk bench-net
 
 # ---- fuzzing (libFuzzer via clang): every parser of guest or file input ----
 FUZZ_SECONDS ?= 20

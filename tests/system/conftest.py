@@ -39,11 +39,12 @@ def image(name):
 class Boot:
     """One running vmm process with its console captured line by line."""
 
-    def __init__(self, args, timeout=BOOT_TIMEOUT, trigger=None):
+    def __init__(self, args, timeout=BOOT_TIMEOUT, trigger=None, prefix=()):
         """trigger=(text, data): send data to the console once a line
         containing text appears (from the reader thread, so boots that
-        run side by side each get their input at the right moment)."""
-        self.args = [VMM, "boot"] + args
+        run side by side each get their input at the right moment).
+        prefix: a command vmm runs under (ip netns exec NS)."""
+        self.args = list(prefix) + [VMM, "boot"] + args
         self.trigger = trigger
         self.triggered = False
         self.deadline = time.monotonic() + timeout
