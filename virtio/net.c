@@ -110,6 +110,9 @@ static int net_rx(void *opaque, const struct iovec *iov, unsigned int n)
 	} else {
 		nd->st.rx_packets++;
 		nd->st.rx_bytes += len;
+		/* Above the MTU only with offloads (GSO frames). */
+		if (len > nd->st.rx_largest)
+			nd->st.rx_largest = len;
 		nd->rx_pushed = true;
 	}
 	return 0;
@@ -137,6 +140,8 @@ static void net_tx_one(struct net *nd, const struct virtq_elem *e)
 	}
 	nd->st.tx_packets++;
 	nd->st.tx_bytes += e->out_len - VNET_HDR_LEN;
+	if (e->out_len - VNET_HDR_LEN > nd->st.tx_largest)
+		nd->st.tx_largest = e->out_len - VNET_HDR_LEN;
 }
 
 /* Interrupt the driver once for what arrived since the last time. */

@@ -41,8 +41,8 @@ struct net;
 
 /* Counters, written by the I/O thread only; read after it stopped. */
 struct net_stats {
-	uint64_t rx_packets, rx_bytes, rx_dropped;
-	uint64_t tx_packets, tx_bytes, tx_dropped;
+	uint64_t rx_packets, rx_bytes, rx_dropped, rx_largest;
+	uint64_t tx_packets, tx_bytes, tx_dropped, tx_largest;
 };
 
 /*

@@ -205,17 +205,19 @@ static void machine_destroy_devices(struct machine *m)
 		net_destroy(m->nets[i], &st);
 		if (stats)
 			log_info("eth%u (%s): rx %llu packets %llu bytes "
-				 "%llu dropped, tx %llu packets %llu bytes "
-				 "%llu dropped",
+				 "%llu dropped %llu largest, tx %llu packets "
+				 "%llu bytes %llu dropped %llu largest",
 				 i,
 				 m->cfg->nets[i].kind == NET_TAP ? "tap" :
 								   "user",
 				 (unsigned long long)st.rx_packets,
 				 (unsigned long long)st.rx_bytes,
 				 (unsigned long long)st.rx_dropped,
+				 (unsigned long long)st.rx_largest,
 				 (unsigned long long)st.tx_packets,
 				 (unsigned long long)st.tx_bytes,
-				 (unsigned long long)st.tx_dropped);
+				 (unsigned long long)st.tx_dropped,
+				 (unsigned long long)st.tx_largest);
 	}
 	if (m->rng) {
 		rng_destroy(m->rng, &bytes);

@@ -154,6 +154,14 @@ def line_of(boot, text):
     return next((l for l in boot.lines if text in l), "")
 
 
+def counters(boot, dev):
+    """--stats: {'rx': (packets, bytes, dropped, largest), 'tx': ...}."""
+    line = next(l for l in boot.stderr.splitlines() if f"{dev} (" in l)
+    w = line.replace(",", "").split()
+    return {k: tuple(int(w[w.index(k) + i]) for i in (1, 3, 5, 7))
+            for k in ("rx", "tx")}
+
+
 def test_user_dhcp_lease(user_boot):
     assert "IP-Config: Got DHCP answer from 10.0.2.2, my address is " \
         "10.0.2.15" in user_boot.console
@@ -190,10 +198,7 @@ def test_user_netconsole_on_second_device_reaches_host(user_boot):
     # sent through eth1, the second device (its counters say so).
     assert "IP-Config: Complete" in user_boot.netconsole
     assert "vmm_selftest: tcp_get" in user_boot.netconsole
-    eth1 = next(l for l in user_boot.stderr.splitlines() if "eth1 (user)"
-                in l)
-    words = eth1.replace(",", "").split()
-    assert int(words[words.index("tx") + 1]) > 10, eth1  # packets sent
+    assert counters(user_boot, "eth1")["tx"][0] > 10  # packets sent
 
 
 def test_rng_feeds_guest_hwrng(user_boot):
@@ -205,12 +210,10 @@ def test_rng_feeds_guest_hwrng(user_boot):
 
 
 def test_user_device_counters(user_boot):
-    stats = next(l for l in user_boot.stderr.splitlines() if "eth0 (user)"
-                 in l)
-    words = stats.replace(",", "").split()
-    rx_bytes = int(words[words.index("rx") + 3])
-    tx_bytes = int(words[words.index("tx") + 3])
-    assert rx_bytes > GET_BYTES + FWD_BYTES and tx_bytes > PUT_BYTES, stats
+    c = counters(user_boot, "eth0")
+    assert c["rx"][1] > GET_BYTES + FWD_BYTES and c["tx"][1] > PUT_BYTES, c
+    # slirp takes no offloads, so none were offered: MTU-sized frames.
+    assert c["rx"][3] <= 1514 and c["tx"][3] <= 1514, c
 
 
 # ---- tap, in a network namespace the test makes ------------------------
@@ -328,6 +331,16 @@ def test_tap_host_sends_megabytes(tap_boot):
     assert r.get("bytes") == str(TAP_SERVE_BYTES)
     assert int(r["crc32"], 16) == tap_boot.fwd["crc32"]
     assert tap_boot.rc == EXIT_OK, tap_boot.stderr
+
+
+def test_tap_offloads_pass_through(tap_boot):
+    """TSO both ways: frames bigger than the MTU cross the tap, so the
+    guest's and the host's segmentation offloads were negotiated and
+    passed through (IFF_VNET_HDR, TUNSETOFFLOAD)."""
+    c = counters(tap_boot, "eth0")
+    assert c["tx"][3] > 1514, c  # guest -> host: HOST_TSO4
+    assert c["rx"][3] > 1514, c  # host -> guest: GUEST_TSO4
+    assert c["rx"][2] == 0 and c["tx"][2] == 0, c  # nothing dropped
 
 
 # ---- without a kernel ---------------------------------------------------
