@@ -89,6 +89,8 @@ struct net_backend {
 	 */
 	int (*rx)(void *opaque, const struct iovec *iov, unsigned int n);
 	void *rx_opaque;
+	/* Frames the backend dropped after rx() said -ENOBUFS. */
+	uint64_t rx_dropped;
 };
 
 /* Options of one --net NAME,key=value,... backend spec, parsed. */

@@ -31,7 +31,6 @@ struct net_user {
 	struct net_backend be; /* first: ops get &be */
 	Slirp *slirp;
 	struct user_timer *timers;
-	uint64_t rx_drops; /* frames slirp emitted while the guest had no room */
 	unsigned int guest_errors;
 	bool sent; /* send() since the last poll_done() */
 	uint8_t frame[NET_MAX_FRAME]; /* send(): slirp_input() takes one buffer */
@@ -67,7 +66,7 @@ static ssize_t user_send_packet(const void *buf, size_t len, void *opaque)
 	 * retransmits. A negative return would only make slirp log it.
 	 */
 	if (!u->be.rx || u->be.rx(u->be.rx_opaque, &iov, 1))
-		u->rx_drops++;
+		u->be.rx_dropped++;
 	return (ssize_t)len;
 }
 
@@ -317,9 +316,9 @@ static void user_destroy(struct net_backend *be)
 		slirp_cleanup(u->slirp);
 	while (u->timers)
 		user_timer_free(u->timers, u);
-	if (u->rx_drops)
+	if (u->be.rx_dropped)
 		log_debug("--net user: %llu frames dropped (guest had no room)",
-			  (unsigned long long)u->rx_drops);
+			  (unsigned long long)u->be.rx_dropped);
 	free(u);
 }
 

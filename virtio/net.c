@@ -80,10 +80,9 @@ static int net_rx(void *opaque, const struct iovec *iov, unsigned int n)
 	size_t len;
 	int r;
 
-	if (!virtio_queue_live(vdev, NET_RXQ)) {
-		nd->st.rx_dropped++;
+	/* The backend drops it or holds it, and counts a drop. */
+	if (!virtio_queue_live(vdev, NET_RXQ))
 		return -ENOBUFS;
-	}
 	if (nd->be->vnet_hdr) {
 		/* The tap puts the header in one piece at the front. */
 		if (!n || iov[0].iov_len < VNET_HDR_LEN) {
@@ -323,8 +322,10 @@ void net_destroy(struct net *nd, struct net_stats *final)
 	if (!nd)
 		return;
 	virtio_pci_destroy(nd->vp);
-	if (final)
+	if (final) {
 		*final = nd->st;
+		final->rx_dropped += nd->be->rx_dropped;
+	}
 	nd->be->ops->destroy(nd->be);
 	free(nd);
 }
