@@ -127,7 +127,7 @@ def run(vmm, backend, nbytes, timeout):
         peer = res.get("get" if kind == "tcp_get" else "put")
         if peer and peer["crc32"] == int(crc, 16) and int(nb) == nbytes:
             name = "host -> guest" if kind == "tcp_get" else "guest -> host"
-            speeds[name] = int(nb) / max(int(ms), 1) / 1000.0
+            speeds[name] = int(nb) / max(int(ms), 1)  # KB/s (1000 B)
     return speeds
 
 
@@ -159,13 +159,13 @@ def main():
              f"{'PVM-based (guest kernel emulated)' if PVM else 'native KVM'}"
              f"; {args.bytes >> 20} MiB per stream, TCP in the guest "
              "kernel (vmm_selftest).", "",
-             "| backend | direction | vmm MB/s | QEMU MB/s | vmm/QEMU |",
+             "| backend | direction | vmm KB/s | QEMU KB/s | vmm/QEMU |",
              "|---|---|---|---|---|"]
     for backend in ("user", "tap"):
         for d in ("host -> guest", "guest -> host"):
             v = results.get(("vmm", backend), {}).get(d)
             q = results.get(("qemu", backend), {}).get(d)
-            fmt = (lambda x: f"{x:.2f}" if x else "-")
+            fmt = (lambda x: f"{x:.1f}" if x else "-")
             ratio = f"{v / q:.2f}" if v and q else "-"
             lines.append(f"| {backend} | {d} | {fmt(v)} | {fmt(q)} | "
                          f"{ratio} |")
