@@ -620,7 +620,13 @@ static int machine_setup(struct machine *m)
 		log_info(
 			"PVM-based host: adding the kernel options it needs (--no-host-quirks turns this off)");
 	log_debug("kernel command line: %s", cmdline);
-	ret = machine_load(m, cmdline);
+	/*
+	 * Before any thread exists: threads inherit the mask, and a device
+	 * I/O thread with SIGTERM unblocked would die of it, not report 130.
+	 */
+	ret = machine_signals(m);
+	if (!ret)
+		ret = machine_load(m, cmdline);
 	if (!ret)
 		ret = machine_devices(m);
 	if (!ret)
@@ -628,8 +634,6 @@ static int machine_setup(struct machine *m)
 	/* After the backend: devices register ioeventfds as they plug in. */
 	if (!ret)
 		ret = machine_pci(m);
-	if (!ret)
-		ret = machine_signals(m);
 	if (!ret)
 		ret = machine_sampling(m);
 	if (!ret)

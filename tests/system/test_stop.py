@@ -33,6 +33,22 @@ def test_sigterm_stops_running_guest(images):
     assert "stopped on the host" in b.stderr
 
 
+def test_sigterm_with_device_threads(images, tmp_path):
+    """Device I/O threads (rng, net, disk) must not take SIGTERM's default
+    action: the process reports 130 like without them."""
+    disk = tmp_path / "d.img"
+    disk.write_bytes(b"\0" * 65536)
+    b = Boot(boot_args(images) + ["--rng", "--net", "user", "--disk",
+                                  str(disk)], timeout=60)
+    time.sleep(2)
+    for _ in range(3):  # several, so a thread that could take one would
+        b.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.05)
+    rc = b.finish()
+    assert rc == EXIT_STOPPED, b.stderr
+    assert "stopped on the host" in b.stderr
+
+
 def test_terminal_restored_after_raw_mode(images):
     master, slave = pty.openpty()
     before = termios.tcgetattr(slave)
