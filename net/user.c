@@ -27,8 +27,25 @@ struct user_timer {
 	bool due; /* expired in the current run_timers() pass */
 };
 
+/*
+ * Frames slirp emitted while the guest had no receive buffer. slirp has
+ * no way to hold back, so we do, up to a bound: dropping them would cost
+ * TCP a retransmission timeout each time a burst outruns the ring.
+ */
+#define RXQ_MAX_FRAMES 1024
+#define RXQ_MAX_BYTES (4u << 20)
+
+struct user_frame {
+	struct user_frame *next;
+	size_t len;
+	uint8_t data[];
+};
+
 struct net_user {
 	struct net_backend be; /* first: ops get &be */
+	struct user_frame *rxq, **rxq_tail; /* oldest first */
+	unsigned int rxq_frames;
+	size_t rxq_bytes;
 	Slirp *slirp;
 	struct user_timer *timers;
 	unsigned int guest_errors;
@@ -56,17 +73,56 @@ static int64_t now_ms(void)
 
 /* ---- SlirpCb: called by slirp, on the I/O thread ---- */
 
+/* Hold a frame for later; past the bound it is lost like on a wire. */
+static void rxq_push(struct net_user *u, const void *buf, size_t len)
+{
+	struct user_frame *f;
+
+	if (u->rxq_frames >= RXQ_MAX_FRAMES ||
+	    u->rxq_bytes + len > RXQ_MAX_BYTES ||
+	    !(f = malloc(sizeof(*f) + len))) {
+		u->be.rx_dropped++;
+		return;
+	}
+	f->next = NULL;
+	f->len = len;
+	memcpy(f->data, buf, len);
+	*u->rxq_tail = f;
+	u->rxq_tail = &f->next;
+	u->rxq_frames++;
+	u->rxq_bytes += len;
+}
+
+static int deliver(struct net_user *u, const void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	return u->be.rx ? u->be.rx(u->be.rx_opaque, &iov, 1) : -ENOBUFS;
+}
+
+/* Hand held frames to the guest, oldest first, while it has room. */
+static void rxq_flush(struct net_user *u)
+{
+	struct user_frame *f;
+
+	while ((f = u->rxq) && deliver(u, f->data, f->len) != -ENOBUFS) {
+		u->rxq = f->next;
+		if (!u->rxq)
+			u->rxq_tail = &u->rxq;
+		u->rxq_frames--;
+		u->rxq_bytes -= f->len;
+		free(f);
+	}
+}
+
 static ssize_t user_send_packet(const void *buf, size_t len, void *opaque)
 {
 	struct net_user *u = opaque;
-	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 
-	/*
-	 * A frame the guest has no room for is lost like on a wire: TCP
-	 * retransmits. A negative return would only make slirp log it.
-	 */
-	if (!u->be.rx || u->be.rx(u->be.rx_opaque, &iov, 1))
-		u->be.rx_dropped++;
+	/* Behind held frames, or when the guest is full: hold it too. */
+	if (u->rxq || deliver(u, buf, len) == -ENOBUFS)
+		rxq_push(u, buf, len);
+	/* A negative return would only make slirp log it. */
 	return (ssize_t)len;
 }
 
@@ -258,10 +314,9 @@ static int user_poll_fill(struct net_backend *be, struct pollset *ps,
 	int64_t next = next_timer_ms(u);
 	uint32_t timeout = UINT32_MAX; /* slirp's "none" */
 
-	/*
-	 * rx_ready is not used: slirp cannot hold frames back, and what it
-	 * emits while the guest is full is dropped and retransmitted.
-	 */
+	/* Held frames go as soon as the guest has buffers again. */
+	if (rx_ready && u->rxq)
+		next = 0;
 	if (next >= 0)
 		timeout = next < INT32_MAX ? (uint32_t)next : INT32_MAX;
 	/*
@@ -284,6 +339,8 @@ static void user_poll_done(struct net_backend *be, struct pollset *ps,
 	struct net_user *u = to_user(be);
 
 	u->sent = false;
+	if (rx_ready)
+		rxq_flush(u);
 	slirp_pollfds_poll(u->slirp, 0, user_get_revents, ps);
 	run_timers(u);
 }
@@ -316,6 +373,12 @@ static void user_destroy(struct net_backend *be)
 		slirp_cleanup(u->slirp);
 	while (u->timers)
 		user_timer_free(u->timers, u);
+	while (u->rxq) {
+		struct user_frame *f = u->rxq;
+
+		u->rxq = f->next;
+		free(f);
+	}
 	if (u->be.rx_dropped)
 		log_debug("--net user: %llu frames dropped (guest had no room)",
 			  (unsigned long long)u->be.rx_dropped);
@@ -377,6 +440,7 @@ int net_user_open(const struct net_spec *spec, struct net_backend **out)
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
+	u->rxq_tail = &u->rxq;
 	u->be.ops = &user_ops;
 	u->be.vnet_hdr = false;
 	u->be.features = 0; /* slirp takes whole, checksummed frames */
