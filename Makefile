@@ -140,6 +140,12 @@ $(BUILD)/bench/bench_blk: tests/bench/bench_blk.c virtio/blk_req.c \
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/bench/bench_net: tests/bench/bench_net.c virtio/net_rx.c \
+		virtio/virtqueue.c vmm/vm.c vmm/bus.c vmm/log.c
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/bench/kvm_floor: tests/bench/kvm_floor.c boot/raw.c boot/boot.c \
 		boot/x86_64.c vmm/vm.c vmm/bus.c vmm/log.c
 	@mkdir -p $(dir $@)
@@ -149,6 +155,10 @@ $(BUILD)/bench/kvm_floor: tests/bench/kvm_floor.c boot/raw.c boot/boot.c \
 # The virtio-blk data path against plain pread/pwrite on the same file.
 bench-blk: $(BUILD)/bench/bench_blk
 	$(Q)$(BUILD)/bench/bench_blk
+
+# The virtio-net data path (no guest) against plain memcpy/writev.
+bench-net-path: $(BUILD)/bench/bench_net
+	$(Q)$(BUILD)/bench/bench_net
 
 # Everything, against the raw KVM_RUN floor and QEMU; writes
 # docs/BENCHMARKS.md. BENCH_ARGS="--runs 3 --no-peers" for a quick one.
@@ -160,7 +170,7 @@ bench-net: deps images $(BUILD)/vmm
 	$(Q)scripts/install-deps.sh --bench
 	$(Q)$(PYTHON) scripts/bench_net.py
 
-.PHONY: bench bench-blk bench-net
+.PHONY: bench bench-blk bench-net bench-net-path
 
 # ---- fuzzing (libFuzzer via clang): every parser of guest or file input ----
 FUZZ_SECONDS ?= 20

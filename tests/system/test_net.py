@@ -11,6 +11,7 @@ Where user space runs, the same is also done with busybox in the guest.
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -18,7 +19,7 @@ import threading
 import pytest
 
 import netpeer
-from conftest import EXIT_OK, EXIT_SETUP, EXIT_USAGE, TOP, VMM, Boot, \
+from conftest import EXIT_OK, EXIT_SETUP, EXIT_STOPPED, EXIT_USAGE, TOP, VMM, Boot, \
     host_is_pvm, run_vmm
 
 PVM = host_is_pvm()
@@ -91,7 +92,7 @@ def netconsole_listener(port, sink):
 
 def start_user(images):
     """Boot with --net user: DHCP, netconsole, TCP both ways through the
-    gateway, a hostfwd into the guest, hwrng, then poweroff."""
+    gateway, a hostfwd into the guest, hwrng; then the test stops it."""
     p_get, p_put, p_fwd = free_port(), free_port(), free_port()
     p_con = free_port(socket.SOCK_DGRAM)
     srv_get = netpeer.listener(p_get, "127.0.0.1")
@@ -105,8 +106,11 @@ def start_user(images):
               f"netconsole=@10.0.2.15/eth1,{p_con}@10.0.2.2/ "
               f"{st}hwrng=64 {st}tcp_get=10.0.2.2:{p_get} "
               f"{st}tcp_put=10.0.2.2:{p_put},{PUT_BYTES} "
-              f"{st}tcp_serve={GUEST_PORT} {st}timeout={PEER_TIMEOUT} "
-              f"{st}end=poweroff")
+              f"{st}tcp_serve={GUEST_PORT} {st}timeout={PEER_TIMEOUT}")
+    # No end=poweroff here: this kernel's shutdown breaks the virtio
+    # queues before its last printk, and netconsole's transmit then spins
+    # forever on a completion it may no longer reap (a guest bug, seen
+    # about one boot in three). The test stops the VMM itself instead.
     b = Boot(["--kernel", images["vmlinux"], "--initrd", images["initrd"],
               "--net", f"user,hostfwd=tcp::{p_fwd}-:{GUEST_PORT}",
               "--net", "user", "--stats", "--append", append])
@@ -139,6 +143,7 @@ def user_boot(boots):
         b.wait_for("vmm_selftest: tcp_serve listening")
         b.fwd = netpeer.put("127.0.0.1", b.p_fwd, FWD_BYTES, PEER_TIMEOUT)
         b.wait_for("vmm_selftest: done")
+        b.proc.send_signal(signal.SIGTERM)
         b.rc = b.finish()
         b.get, b.put = (t.value() for t in b.peers)
     finally:
@@ -167,7 +172,7 @@ def test_user_dhcp_lease(user_boot):
         "10.0.2.15" in user_boot.console
     assert "device=eth0, hwaddr=52:54:00:12:34:56, ipaddr=10.0.2.15" \
         in user_boot.console
-    assert user_boot.rc == EXIT_OK, user_boot.stderr
+    assert user_boot.rc == EXIT_STOPPED, user_boot.stderr
 
 
 def test_user_guest_fetches_from_host(user_boot):
