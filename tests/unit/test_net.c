@@ -18,6 +18,7 @@
 
 #include "net/backend.h"
 #include "tests/unit/fake_capture.h"
+#include "tests/unit/fake_ring.h"
 #include "virtio/net.h"
 #include "virtio/virtqueue.h"
 #include "vmm/le.h"
@@ -73,47 +74,19 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint8_t *mem(struct fx *f, uint64_t gpa)
-{
-	uint8_t *p = vm_gpa_to_hva(&f->vm, gpa, 1);
-
-	assert_non_null(p);
-	return p;
-}
-
-static void desc_set(struct fx *f, unsigned int i, uint64_t addr, uint32_t len,
-		     uint16_t flags, uint16_t next)
-{
-	uint8_t *d = mem(f, DESC + 16 * i);
-
-	put_le64(d, addr);
-	put_le32(d + 8, len);
-	put_le16(d + 12, flags);
-	put_le16(d + 14, next);
-}
-
-/* The driver side: publish chain @head in the avail ring. */
-static void avail_add(struct fx *f, uint16_t head)
-{
-	uint16_t idx = get_le16(mem(f, AVAIL + 2));
-
-	put_le16(mem(f, AVAIL + 4 + 2 * (idx & (f->q.size - 1))), head);
-	put_le16(mem(f, AVAIL + 2), idx + 1);
-}
-
 /* Descriptor @i is a single writable buffer of @len at BUF + i * STEP. */
 static void post_buf(struct fx *f, unsigned int i, uint32_t len)
 {
-	desc_set(f, i, BUF + i * BUF_STEP, len, W, 0);
-	avail_add(f, (uint16_t)i);
+	ring_desc(&f->vm, DESC, i, BUF + i * BUF_STEP, len, W, 0);
+	ring_avail_add(&f->q, (uint16_t)i);
 }
 
 /* A fresh, started queue over zeroed rings and buffers. */
 static void fresh(struct fx *f, uint16_t size, bool event_idx)
 {
 	virtq_reset(&f->q);
-	memset(mem(f, DESC), 0, 0x3000);
-	memset(mem(f, BUF), 0xee, 64 * BUF_STEP);
+	memset(ring_mem(&f->vm, DESC), 0, 0x3000);
+	memset(ring_mem(&f->vm, BUF), 0xee, 64 * BUF_STEP);
 	f->q.size = size;
 	f->q.indirect = false;
 	f->q.event_idx = event_idx;
@@ -122,17 +95,17 @@ static void fresh(struct fx *f, uint16_t size, bool event_idx)
 
 static uint16_t used_idx(struct fx *f)
 {
-	return get_le16(mem(f, USED + 2));
+	return get_le16(ring_mem(&f->vm, USED + 2));
 }
 
 static uint32_t used_id(struct fx *f, unsigned int slot)
 {
-	return get_le32(mem(f, USED + 4 + 8 * slot));
+	return get_le32(ring_mem(&f->vm, USED + 4 + 8 * slot));
 }
 
 static uint32_t used_len(struct fx *f, unsigned int slot)
 {
-	return get_le32(mem(f, USED + 4 + 8 * slot + 4));
+	return get_le32(ring_mem(&f->vm, USED + 4 + 8 * slot + 4));
 }
 
 /* Put frame[0 .. len) as one source iovec. */
@@ -167,16 +140,18 @@ static void test_rx_one_chain(void **state)
 	uint8_t want[VNET_HDR_LEN + 100];
 
 	fresh(f, 8, false);
-	desc_set(f, 3, BUF, 8, W | N, 5);
-	desc_set(f, 5, BUF + BUF_STEP, 200, W, 0);
-	avail_add(f, 3);
+	ring_desc(&f->vm, DESC, 3, BUF, 8, W | N, 5);
+	ring_desc(&f->vm, DESC, 5, BUF + BUF_STEP, 200, W, 0);
+	ring_avail_add(&f->q, 3);
 	assert_int_equal(put(f, false, 100), 1);
 	expect_stream(f, 1, want, 100);
-	assert_memory_equal(mem(f, BUF), want, 8);
-	assert_memory_equal(mem(f, BUF + BUF_STEP), want + 8, sizeof(want) - 8);
+	assert_memory_equal(ring_mem(&f->vm, BUF), want, 8);
+	assert_memory_equal(ring_mem(&f->vm, BUF + BUF_STEP), want + 8,
+			    sizeof(want) - 8);
 	/* Not a byte past the frame. */
-	assert_int_equal(*mem(f, BUF + 8), 0xee);
-	assert_int_equal(*mem(f, BUF + BUF_STEP + sizeof(want) - 8), 0xee);
+	assert_int_equal(*ring_mem(&f->vm, BUF + 8), 0xee);
+	assert_int_equal(*ring_mem(&f->vm, BUF + BUF_STEP + sizeof(want) - 8),
+			 0xee);
 	assert_int_equal(used_idx(f), 1);
 	assert_int_equal(used_id(f, 0), 3);
 	assert_int_equal(used_len(f, 0), VNET_HDR_LEN + 100);
@@ -192,9 +167,9 @@ static void test_rx_chain_too_small(void **state)
 	uint8_t want[VNET_HDR_LEN + 30];
 
 	fresh(f, 8, false);
-	desc_set(f, 0, BUF, 20, W | N, 1);
-	desc_set(f, 1, BUF + BUF_STEP, 30, W, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 20, W | N, 1);
+	ring_desc(&f->vm, DESC, 1, BUF + BUF_STEP, 30, W, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(put(f, false, 39), -EMSGSIZE);
 	assert_untouched(f);
 	assert_true(virtq_has_avail(&f->q));
@@ -204,8 +179,8 @@ static void test_rx_chain_too_small(void **state)
 	assert_int_equal(used_id(f, 0), 0);
 	assert_int_equal(used_len(f, 0), 50);
 	expect_stream(f, 1, want, 30);
-	assert_memory_equal(mem(f, BUF), want, 20);
-	assert_memory_equal(mem(f, BUF + BUF_STEP), want + 20, 22);
+	assert_memory_equal(ring_mem(&f->vm, BUF), want, 20);
+	assert_memory_equal(ring_mem(&f->vm, BUF + BUF_STEP), want + 20, 22);
 }
 
 /* Without mergeable buffers a second chain is never used. */
@@ -236,17 +211,17 @@ static void test_rx_mergeable(void **state)
 	assert_int_equal(used_len(f, 0), 1500);
 	assert_int_equal(used_len(f, 1), 1500);
 	assert_int_equal(used_len(f, 2), 1012);
-	assert_int_equal(get_le16(mem(f, BUF + 10)), 3);
+	assert_int_equal(get_le16(ring_mem(&f->vm, BUF + 10)), 3);
 	expect_stream(f, 3, want, 4000);
 	for (unsigned int i = 0; i < 3; i++)
-		memcpy(got + 1500 * i, mem(f, BUF + i * BUF_STEP),
+		memcpy(got + 1500 * i, ring_mem(&f->vm, BUF + i * BUF_STEP),
 		       used_len(f, i));
 	assert_memory_equal(got, want, sizeof(want));
-	assert_int_equal(*mem(f, BUF + 2 * BUF_STEP + 1012), 0xee);
+	assert_int_equal(*ring_mem(&f->vm, BUF + 2 * BUF_STEP + 1012), 0xee);
 	/* The fourth buffer is still the driver's. */
 	assert_int_equal(f->q.last_avail, 3);
 	assert_true(virtq_has_avail(&f->q));
-	assert_int_equal(*mem(f, BUF + 3 * BUF_STEP), 0xee);
+	assert_int_equal(*ring_mem(&f->vm, BUF + 3 * BUF_STEP), 0xee);
 }
 
 /* A small frame with mergeable buffers: one chain, num_buffers 1. */
@@ -260,7 +235,7 @@ static void test_rx_mergeable_single(void **state)
 	post_buf(f, 1, 1500);
 	assert_int_equal(put(f, true, 64), 1);
 	expect_stream(f, 1, want, 64);
-	assert_memory_equal(mem(f, BUF), want, sizeof(want));
+	assert_memory_equal(ring_mem(&f->vm, BUF), want, sizeof(want));
 	assert_int_equal(used_len(f, 0), sizeof(want));
 	assert_int_equal(f->q.last_avail, 1);
 }
@@ -283,7 +258,7 @@ static void test_rx_mergeable_nobufs(void **state)
 	assert_int_equal(put(f, true, 4000), 3);
 	assert_int_equal(used_idx(f), 3);
 	assert_int_equal(used_len(f, 2), 1012);
-	assert_int_equal(get_le16(mem(f, BUF + 10)), 3);
+	assert_int_equal(get_le16(ring_mem(&f->vm, BUF + 10)), 3);
 	assert_int_equal(f->q.last_avail, 3);
 }
 
@@ -312,17 +287,17 @@ static void test_rx_mergeable_first_too_small(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, false);
-	desc_set(f, 0, BUF, 11, W | N, 1);
-	desc_set(f, 1, BUF + BUF_STEP, 1500, W, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 11, W | N, 1);
+	ring_desc(&f->vm, DESC, 1, BUF + BUF_STEP, 1500, W, 0);
+	ring_avail_add(&f->q, 0);
 	post_buf(f, 2, 1500);
 	assert_int_equal(put(f, true, 100), -EMSGSIZE);
 	assert_untouched(f);
-	assert_int_equal(*mem(f, BUF), 0xee);
+	assert_int_equal(*ring_mem(&f->vm, BUF), 0xee);
 	/* A chain with no writable part at all is as bad. */
 	fresh(f, 8, false);
-	desc_set(f, 0, BUF, 100, 0, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 100, 0, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(put(f, true, 10), -EMSGSIZE);
 	assert_untouched(f);
 }
@@ -332,9 +307,9 @@ static void test_rx_broken_chain(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, false);
-	desc_set(f, 0, BUF, 4, W | N, 1);
-	desc_set(f, 1, BUF + BUF_STEP, 4, W | N, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 4, W | N, 1);
+	ring_desc(&f->vm, DESC, 1, BUF + BUF_STEP, 4, W | N, 0);
+	ring_avail_add(&f->q, 0);
 	capture_start();
 	assert_int_equal(put(f, false, 100), -EIO);
 	assert_logged("descriptor loop");
@@ -351,8 +326,8 @@ static void test_rx_mergeable_broken_later(void **state)
 
 	fresh(f, 8, false);
 	post_buf(f, 0, 1500);
-	desc_set(f, 1, BUF + BUF_STEP, 4, W | N, 1);
-	avail_add(f, 1);
+	ring_desc(&f->vm, DESC, 1, BUF + BUF_STEP, 4, W | N, 1);
+	ring_avail_add(&f->q, 1);
 	capture_start();
 	assert_int_equal(put(f, true, 4000), -EIO);
 	assert_logged("descriptor loop");
@@ -379,17 +354,18 @@ static void test_rx_src_pieces(void **state)
 
 	/* One chain of three descriptors. */
 	fresh(f, 8, false);
-	desc_set(f, 0, BUF, 7, W | N, 1);
-	desc_set(f, 1, BUF + BUF_STEP, 13, W | N, 2);
-	desc_set(f, 2, BUF + 2 * BUF_STEP, 100, W, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 7, W | N, 1);
+	ring_desc(&f->vm, DESC, 1, BUF + BUF_STEP, 13, W | N, 2);
+	ring_desc(&f->vm, DESC, 2, BUF + 2 * BUF_STEP, 100, W, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(
 		net_rx_put(&f->q, false, f->hdr, src, 4, 56, f->scratch), 1);
 	assert_int_equal(used_len(f, 0), sizeof(want));
 	put_le16(want + 10, 1);
-	memcpy(got, mem(f, BUF), 7);
-	memcpy(got + 7, mem(f, BUF + BUF_STEP), 13);
-	memcpy(got + 20, mem(f, BUF + 2 * BUF_STEP), sizeof(want) - 20);
+	memcpy(got, ring_mem(&f->vm, BUF), 7);
+	memcpy(got + 7, ring_mem(&f->vm, BUF + BUF_STEP), 13);
+	memcpy(got + 20, ring_mem(&f->vm, BUF + 2 * BUF_STEP),
+	       sizeof(want) - 20);
 	assert_memory_equal(got, want, sizeof(want));
 
 	/* Mergeable, over chains of 17, 33 and plenty. */
@@ -403,9 +379,10 @@ static void test_rx_src_pieces(void **state)
 	assert_int_equal(used_len(f, 1), 33);
 	assert_int_equal(used_len(f, 2), sizeof(want) - 50);
 	put_le16(want + 10, 3);
-	memcpy(got, mem(f, BUF), 17);
-	memcpy(got + 17, mem(f, BUF + BUF_STEP), 33);
-	memcpy(got + 50, mem(f, BUF + 2 * BUF_STEP), sizeof(want) - 50);
+	memcpy(got, ring_mem(&f->vm, BUF), 17);
+	memcpy(got + 17, ring_mem(&f->vm, BUF + BUF_STEP), 33);
+	memcpy(got + 50, ring_mem(&f->vm, BUF + 2 * BUF_STEP),
+	       sizeof(want) - 50);
 	assert_memory_equal(got, want, sizeof(want));
 }
 
@@ -423,8 +400,9 @@ static void test_rx_readable_only_chain(void **state)
 	assert_non_null(scratch);
 	fresh(f, 256, false);
 	for (unsigned int i = 0; i < 256; i++)
-		desc_set(f, i, BUF + i, 1, i < 255 ? N : 0, (uint16_t)(i + 1));
-	avail_add(f, 0);
+		ring_desc(&f->vm, DESC, i, BUF + i, 1, i < 255 ? N : 0,
+			  (uint16_t)(i + 1));
+	ring_avail_add(&f->q, 0);
 	for (int mrg = 0; mrg < 2; mrg++) {
 		assert_int_equal(net_rx_put(&f->q, mrg, f->hdr, &src, 1, 10,
 					    scratch),
@@ -441,13 +419,14 @@ static void test_rx_readable_prefix(void **state)
 	uint8_t want[VNET_HDR_LEN + 20];
 
 	fresh(f, 8, false);
-	desc_set(f, 0, BUF, 64, N, 1);
-	desc_set(f, 1, BUF + BUF_STEP, 64, W, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 64, N, 1);
+	ring_desc(&f->vm, DESC, 1, BUF + BUF_STEP, 64, W, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(put(f, true, 20), 1);
 	expect_stream(f, 1, want, 20);
-	assert_memory_equal(mem(f, BUF + BUF_STEP), want, sizeof(want));
-	assert_int_equal(*mem(f, BUF), 0xee);
+	assert_memory_equal(ring_mem(&f->vm, BUF + BUF_STEP), want,
+			    sizeof(want));
+	assert_int_equal(*ring_mem(&f->vm, BUF), 0xee);
 	assert_int_equal(used_len(f, 0), sizeof(want));
 }
 
@@ -480,7 +459,7 @@ static void test_rx_event_idx_after_nobufs(void **state)
 	assert_true(virtq_set_notify(&f->q, true));
 	assert_int_equal(virtq_avail_idx(&f->q), blocked_at);
 	/* The driver adds a buffer: it must see it has to kick. */
-	avail_event = get_le16(mem(f, USED + 4 + 8 * 8));
+	avail_event = get_le16(ring_mem(&f->vm, USED + 4 + 8 * 8));
 	post_buf(f, 2, 1500);
 	assert_true(driver_kicks(avail_event, 3, 2));
 	assert_true(virtq_has_avail(&f->q));

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "tests/unit/fake_capture.h"
+#include "tests/unit/fake_ring.h"
 #include "virtio/rng.h"
 #include "virtio/virtqueue.h"
 #include "vmm/le.h"
@@ -61,41 +62,14 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint8_t *mem(struct fx *f, uint64_t gpa)
-{
-	uint8_t *p = vm_gpa_to_hva(&f->vm, gpa, 1);
-
-	assert_non_null(p);
-	return p;
-}
-
-static void desc_set(struct fx *f, unsigned int i, uint64_t addr, uint32_t len,
-		     uint16_t flags, uint16_t next)
-{
-	uint8_t *d = mem(f, DESC + 16 * i);
-
-	put_le64(d, addr);
-	put_le32(d + 8, len);
-	put_le16(d + 12, flags);
-	put_le16(d + 14, next);
-}
-
-static void avail_add(struct fx *f, uint16_t head)
-{
-	uint16_t idx = get_le16(mem(f, AVAIL + 2));
-
-	put_le16(mem(f, AVAIL + 4 + 2 * (idx & (f->q.size - 1))), head);
-	put_le16(mem(f, AVAIL + 2), idx + 1);
-}
-
 static uint32_t used_len(struct fx *f, unsigned int slot)
 {
-	return get_le32(mem(f, USED + 4 + 8 * slot + 4));
+	return get_le32(ring_mem(&f->vm, USED + 4 + 8 * slot + 4));
 }
 
 static uint32_t used_id(struct fx *f, unsigned int slot)
 {
-	return get_le32(mem(f, USED + 4 + 8 * slot));
+	return get_le32(ring_mem(&f->vm, USED + 4 + 8 * slot));
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -112,22 +86,22 @@ static void test_fill_chain(void **state)
 	struct fx *f = *state;
 	uint64_t bytes = 5;
 
-	desc_set(f, 2, BUF, 100, W | N, 6);
-	desc_set(f, 6, BUF + 0x1000, 300, W, 0);
-	memset(mem(f, BUF + 100), 0xaa, 16);
-	memset(mem(f, BUF + 0x1000 + 300), 0xaa, 16);
-	avail_add(f, 2);
+	ring_desc(&f->vm, DESC, 2, BUF, 100, W | N, 6);
+	ring_desc(&f->vm, DESC, 6, BUF + 0x1000, 300, W, 0);
+	memset(ring_mem(&f->vm, BUF + 100), 0xaa, 16);
+	memset(ring_mem(&f->vm, BUF + 0x1000 + 300), 0xaa, 16);
+	ring_avail_add(&f->q, 2);
 	assert_int_equal(rng_serve(&f->q, &bytes), 1);
 	assert_int_equal(bytes, 5 + 400);
-	assert_int_equal(get_le16(mem(f, USED + 2)), 1);
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED + 2)), 1);
 	assert_int_equal(used_id(f, 0), 2);
 	assert_int_equal(used_len(f, 0), 400);
 	/* 100 and 300 random bytes are not all zero (2^-800, 2^-2400). */
-	assert_false(all_zero(mem(f, BUF), 100));
-	assert_false(all_zero(mem(f, BUF + 0x1000), 300));
+	assert_false(all_zero(ring_mem(&f->vm, BUF), 100));
+	assert_false(all_zero(ring_mem(&f->vm, BUF + 0x1000), 300));
 	/* Nothing written past the buffers. */
-	assert_true(mem(f, BUF + 100)[0] == 0xaa);
-	assert_true(mem(f, BUF + 0x1000 + 300)[15] == 0xaa);
+	assert_true(ring_mem(&f->vm, BUF + 100)[0] == 0xaa);
+	assert_true(ring_mem(&f->vm, BUF + 0x1000 + 300)[15] == 0xaa);
 	/* Nothing more to serve. */
 	assert_int_equal(rng_serve(&f->q, &bytes), 0);
 	assert_int_equal(bytes, 405);
@@ -139,19 +113,20 @@ static void test_several_chains(void **state)
 	struct fx *f = *state;
 	uint64_t bytes = 0;
 
-	desc_set(f, 0, BUF, 64, W, 0);
-	desc_set(f, 1, BUF + 0x1000, 64, W, 0);
-	desc_set(f, 2, BUF + 0x2000, 1, W, 0);
-	avail_add(f, 0);
-	avail_add(f, 1);
-	avail_add(f, 2);
+	ring_desc(&f->vm, DESC, 0, BUF, 64, W, 0);
+	ring_desc(&f->vm, DESC, 1, BUF + 0x1000, 64, W, 0);
+	ring_desc(&f->vm, DESC, 2, BUF + 0x2000, 1, W, 0);
+	ring_avail_add(&f->q, 0);
+	ring_avail_add(&f->q, 1);
+	ring_avail_add(&f->q, 2);
 	assert_int_equal(rng_serve(&f->q, &bytes), 3);
 	assert_int_equal(bytes, 129);
-	assert_int_equal(get_le16(mem(f, USED + 2)), 3);
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED + 2)), 3);
 	assert_int_equal(used_len(f, 0), 64);
 	assert_int_equal(used_len(f, 1), 64);
 	assert_int_equal(used_len(f, 2), 1);
-	assert_memory_not_equal(mem(f, BUF), mem(f, BUF + 0x1000), 64);
+	assert_memory_not_equal(ring_mem(&f->vm, BUF),
+				ring_mem(&f->vm, BUF + 0x1000), 64);
 	assert_false(virtq_has_avail(&f->q));
 }
 
@@ -161,15 +136,15 @@ static void test_readable_prefix(void **state)
 	struct fx *f = *state;
 	uint64_t bytes = 0;
 
-	memset(mem(f, BUF), 0x11, 32);
-	desc_set(f, 0, BUF, 32, N, 1);
-	desc_set(f, 1, BUF + 0x1000, 48, W, 0);
-	avail_add(f, 0);
+	memset(ring_mem(&f->vm, BUF), 0x11, 32);
+	ring_desc(&f->vm, DESC, 0, BUF, 32, N, 1);
+	ring_desc(&f->vm, DESC, 1, BUF + 0x1000, 48, W, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(rng_serve(&f->q, &bytes), 1);
 	assert_int_equal(bytes, 48);
 	assert_int_equal(used_len(f, 0), 48);
 	for (unsigned int i = 0; i < 32; i++)
-		assert_int_equal(mem(f, BUF)[i], 0x11);
+		assert_int_equal(ring_mem(&f->vm, BUF)[i], 0x11);
 }
 
 /* Nothing writable: served with length 0, nothing written. */
@@ -178,21 +153,21 @@ static void test_readable_only(void **state)
 	struct fx *f = *state;
 	uint64_t bytes = 7;
 
-	memset(mem(f, BUF), 0x11, 64);
-	desc_set(f, 4, BUF, 64, 0, 0);
-	avail_add(f, 4);
+	memset(ring_mem(&f->vm, BUF), 0x11, 64);
+	ring_desc(&f->vm, DESC, 4, BUF, 64, 0, 0);
+	ring_avail_add(&f->q, 4);
 	/* A zero-length writable buffer is no different. */
-	desc_set(f, 5, BUF + 0x1000, 0, W, 0);
-	avail_add(f, 5);
+	ring_desc(&f->vm, DESC, 5, BUF + 0x1000, 0, W, 0);
+	ring_avail_add(&f->q, 5);
 	assert_int_equal(rng_serve(&f->q, &bytes), 2);
 	assert_int_equal(bytes, 7);
-	assert_int_equal(get_le16(mem(f, USED + 2)), 2);
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED + 2)), 2);
 	assert_int_equal(used_id(f, 0), 4);
 	assert_int_equal(used_len(f, 0), 0);
 	assert_int_equal(used_id(f, 1), 5);
 	assert_int_equal(used_len(f, 1), 0);
 	for (unsigned int i = 0; i < 64; i++)
-		assert_int_equal(mem(f, BUF)[i], 0x11);
+		assert_int_equal(ring_mem(&f->vm, BUF)[i], 0x11);
 }
 
 /* A huge buffer gets at most 64 KiB per chain. */
@@ -201,16 +176,16 @@ static void test_chunk_limit(void **state)
 	struct fx *f = *state;
 	uint64_t bytes = 0;
 
-	memset(mem(f, BUF + 0x10000), 0xaa, 0x10000);
-	desc_set(f, 0, BUF, 0x8000, W | N, 1);
-	desc_set(f, 1, BUF + 0x8000, 0x20000, W, 0);
-	avail_add(f, 0);
+	memset(ring_mem(&f->vm, BUF + 0x10000), 0xaa, 0x10000);
+	ring_desc(&f->vm, DESC, 0, BUF, 0x8000, W | N, 1);
+	ring_desc(&f->vm, DESC, 1, BUF + 0x8000, 0x20000, W, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(rng_serve(&f->q, &bytes), 1);
 	assert_int_equal(bytes, 0x10000);
 	assert_int_equal(used_len(f, 0), 0x10000);
 	/* The rest of the second buffer is untouched. */
 	for (unsigned int i = 0; i < 0x10000; i++)
-		if (mem(f, BUF + 0x10000)[i] != 0xaa)
+		if (ring_mem(&f->vm, BUF + 0x10000)[i] != 0xaa)
 			fail_msg("byte %u past the 64 KiB limit written", i);
 }
 
@@ -220,16 +195,16 @@ static void test_broken(void **state)
 	struct fx *f = *state;
 	uint64_t bytes = 0;
 
-	desc_set(f, 0, BUF, 16, W, 0);
-	desc_set(f, 1, BUF, 16, W | N, 1);
-	avail_add(f, 0);
-	avail_add(f, 1);
+	ring_desc(&f->vm, DESC, 0, BUF, 16, W, 0);
+	ring_desc(&f->vm, DESC, 1, BUF, 16, W | N, 1);
+	ring_avail_add(&f->q, 0);
+	ring_avail_add(&f->q, 1);
 	capture_start();
 	assert_int_equal(rng_serve(&f->q, &bytes), -EIO);
 	assert_logged("descriptor loop");
 	/* The good chain before it was served. */
 	assert_int_equal(bytes, 16);
-	assert_int_equal(get_le16(mem(f, USED + 2)), 1);
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED + 2)), 1);
 	assert_true(f->q.broken);
 	assert_int_equal(rng_serve(&f->q, &bytes), -EIO);
 	assert_int_equal(bytes, 16);
@@ -241,8 +216,8 @@ static void test_not_started(void **state)
 	struct fx *f = *state;
 	uint64_t bytes = 0;
 
-	desc_set(f, 0, BUF, 16, W, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 16, W, 0);
+	ring_avail_add(&f->q, 0);
 	virtq_reset(&f->q);
 	assert_int_equal(rng_serve(&f->q, &bytes), 0);
 	assert_int_equal(bytes, 0);

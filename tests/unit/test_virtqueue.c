@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "tests/unit/fake_capture.h"
+#include "tests/unit/fake_ring.h"
 #include "virtio/virtqueue.h"
 #include "vmm/le.h"
 #include "vmm/vm.h"
@@ -75,39 +76,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint8_t *mem(struct fx *f, uint64_t gpa)
-{
-	uint8_t *p = vm_gpa_to_hva(&f->vm, gpa, 1);
-
-	assert_non_null(p);
-	return p;
-}
-
-static void desc_set(struct fx *f, uint64_t table, unsigned int i,
-		     uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
-{
-	uint8_t *d = mem(f, table + 16 * i);
-
-	put_le64(d, addr);
-	put_le32(d + 8, len);
-	put_le16(d + 12, flags);
-	put_le16(d + 14, next);
-}
-
-/* The driver side: publish chain @head in the avail ring. */
-static void avail_add(struct fx *f, uint16_t head)
-{
-	uint16_t idx = get_le16(mem(f, AVAIL + 2));
-
-	put_le16(mem(f, AVAIL + 4 + 2 * (idx & (f->q.size - 1))), head);
-	put_le16(mem(f, AVAIL + 2), idx + 1);
-}
-
 /* A fresh, started queue over zeroed rings with @size entries. */
 static void fresh(struct fx *f, uint16_t size, bool indirect, bool event_idx)
 {
 	virtq_reset(&f->q);
-	memset(mem(f, DESC), 0, 0x3000);
+	memset(ring_mem(&f->vm, DESC), 0, 0x3000);
 	f->q.size = size;
 	f->q.indirect = indirect;
 	f->q.event_idx = event_idx;
@@ -142,7 +115,7 @@ static void expect_broken(struct fx *f, unsigned int max_iov, const char *why)
 
 static void assert_iov(struct fx *f, unsigned int i, uint64_t gpa, uint64_t len)
 {
-	assert_ptr_equal(f->iov[i].iov_base, mem(f, gpa));
+	assert_ptr_equal(f->iov[i].iov_base, ring_mem(&f->vm, gpa));
 	assert_int_equal(f->iov[i].iov_len, len);
 }
 
@@ -152,11 +125,11 @@ static void test_good_chain(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, false, false);
-	desc_set(f, DESC, 4, BUF, 16, VIRTQ_DESC_F_NEXT, 6);
-	desc_set(f, DESC, 6, BUF + 0x1000, 512,
-		 VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
-	desc_set(f, DESC, 1, BUF + 0x2000, 1, VIRTQ_DESC_F_WRITE, 0);
-	avail_add(f, 4);
+	ring_desc(&f->vm, DESC, 4, BUF, 16, VIRTQ_DESC_F_NEXT, 6);
+	ring_desc(&f->vm, DESC, 6, BUF + 0x1000, 512,
+		  VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
+	ring_desc(&f->vm, DESC, 1, BUF + 0x2000, 1, VIRTQ_DESC_F_WRITE, 0);
+	ring_avail_add(&f->q, 4);
 	assert_true(virtq_has_avail(&f->q));
 	assert_int_equal(pop(f, 64), 1);
 	assert_int_equal(f->e.head, 4);
@@ -172,7 +145,7 @@ static void test_good_chain(void **state)
 	assert_false(virtq_has_avail(&f->q));
 	assert_int_equal(pop(f, 64), 0);
 	/* Exactly max_iov descriptors is fine. */
-	avail_add(f, 4);
+	ring_avail_add(&f->q, 4);
 	assert_int_equal(pop(f, 3), 1);
 	assert_false(f->q.broken);
 }
@@ -183,13 +156,13 @@ static void test_indirect_chain(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, true, false);
-	desc_set(f, IND, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 2);
-	desc_set(f, IND, 2, BUF + 0x1000, 4096,
-		 VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
-	desc_set(f, IND, 1, BUF + 0x3000, 1, VIRTQ_DESC_F_WRITE, 0);
-	desc_set(f, DESC, 3, IND, 48,
-		 VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE, 0);
-	avail_add(f, 3);
+	ring_desc(&f->vm, IND, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 2);
+	ring_desc(&f->vm, IND, 2, BUF + 0x1000, 4096,
+		  VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
+	ring_desc(&f->vm, IND, 1, BUF + 0x3000, 1, VIRTQ_DESC_F_WRITE, 0);
+	ring_desc(&f->vm, DESC, 3, IND, 48,
+		  VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE, 0);
+	ring_avail_add(&f->q, 3);
 	assert_int_equal(pop(f, 64), 1);
 	assert_int_equal(f->e.head, 3);
 	assert_int_equal(f->e.out_num, 1);
@@ -206,11 +179,11 @@ static void test_direct_then_indirect(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, true, false);
-	desc_set(f, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc_set(f, DESC, 1, IND, 32, VIRTQ_DESC_F_INDIRECT, 0);
-	desc_set(f, IND, 0, BUF + 0x1000, 8, VIRTQ_DESC_F_NEXT, 1);
-	desc_set(f, IND, 1, BUF + 0x2000, 1, VIRTQ_DESC_F_WRITE, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->vm, DESC, 1, IND, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_desc(&f->vm, IND, 0, BUF + 0x1000, 8, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->vm, IND, 1, BUF + 0x2000, 1, VIRTQ_DESC_F_WRITE, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(pop(f, 64), 1);
 	assert_int_equal(f->e.out_num, 2);
 	assert_int_equal(f->e.in_num, 1);
@@ -224,11 +197,11 @@ static void test_indirect_then_direct(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, true, false);
-	desc_set(f, DESC, 0, IND, 16, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT,
-		 1);
-	desc_set(f, DESC, 1, BUF, 1, VIRTQ_DESC_F_WRITE, 0);
-	desc_set(f, IND, 0, BUF, 16, 0, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, IND, 16,
+		  VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->vm, DESC, 1, BUF, 1, VIRTQ_DESC_F_WRITE, 0);
+	ring_desc(&f->vm, IND, 0, BUF, 16, 0, 0);
+	ring_avail_add(&f->q, 0);
 	expect_broken(f, 64, "virtqueue: indirect descriptor with NEXT set");
 }
 
@@ -237,9 +210,9 @@ static void test_loop(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, false, false);
-	desc_set(f, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc_set(f, DESC, 1, BUF, 16, VIRTQ_DESC_F_NEXT, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->vm, DESC, 1, BUF, 16, VIRTQ_DESC_F_NEXT, 0);
+	ring_avail_add(&f->q, 0);
 	expect_broken(f, 64, "virtqueue: descriptor loop");
 }
 
@@ -249,8 +222,8 @@ static void test_loop_past_max_iov(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, false, false);
-	desc_set(f, DESC, 5, BUF, 16, VIRTQ_DESC_F_NEXT, 5);
-	avail_add(f, 5);
+	ring_desc(&f->vm, DESC, 5, BUF, 16, VIRTQ_DESC_F_NEXT, 5);
+	ring_avail_add(&f->q, 5);
 	capture_start();
 	assert_int_equal(pop_small(f, 1), -EIO);
 	assert_logged("virtqueue: descriptor loop");
@@ -261,10 +234,10 @@ static void test_indirect_loop(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, true, false);
-	desc_set(f, DESC, 0, IND, 32, VIRTQ_DESC_F_INDIRECT, 0);
-	desc_set(f, IND, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc_set(f, IND, 1, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, IND, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_desc(&f->vm, IND, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->vm, IND, 1, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
+	ring_avail_add(&f->q, 0);
 	expect_broken(f, 64, "virtqueue: descriptor loop");
 }
 
@@ -275,14 +248,14 @@ static void test_chain_longer_than_queue(void **state)
 
 	fresh(f, 4, true, false);
 	for (unsigned int i = 0; i < 5; i++)
-		desc_set(f, IND, i, BUF, 16, VIRTQ_DESC_F_NEXT, i + 1);
-	desc_set(f, IND, 3, BUF, 16, 0, 0); /* 4 descriptors: fits */
-	desc_set(f, DESC, 0, IND, 5 * 16, VIRTQ_DESC_F_INDIRECT, 0);
-	avail_add(f, 0);
+		ring_desc(&f->vm, IND, i, BUF, 16, VIRTQ_DESC_F_NEXT, i + 1);
+	ring_desc(&f->vm, IND, 3, BUF, 16, 0, 0); /* 4 descriptors: fits */
+	ring_desc(&f->vm, DESC, 0, IND, 5 * 16, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(pop(f, 64), 1);
 	assert_int_equal(f->e.out_num, 4);
-	desc_set(f, IND, 3, BUF, 16, VIRTQ_DESC_F_NEXT, 4); /* now 5 */
-	avail_add(f, 0);
+	ring_desc(&f->vm, IND, 3, BUF, 16, VIRTQ_DESC_F_NEXT, 4); /* now 5 */
+	ring_avail_add(&f->q, 0);
 	expect_broken(f, 64, "virtqueue: chain longer than queue");
 }
 
@@ -291,8 +264,8 @@ static void test_next_out_of_range(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, false, false);
-	desc_set(f, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 8);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 8);
+	ring_avail_add(&f->q, 0);
 	expect_broken(f, 64, "virtqueue: descriptor index out of range");
 }
 
@@ -301,7 +274,7 @@ static void test_head_out_of_range(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, false, false);
-	avail_add(f, 0xffff);
+	ring_avail_add(&f->q, 0xffff);
 	expect_broken(f, 64, "virtqueue: descriptor index out of range");
 }
 
@@ -310,9 +283,9 @@ static void test_indirect_next_out_of_range(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, true, false);
-	desc_set(f, DESC, 0, IND, 32, VIRTQ_DESC_F_INDIRECT, 0);
-	desc_set(f, IND, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 2);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, IND, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_desc(&f->vm, IND, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 2);
+	ring_avail_add(&f->q, 0);
 	expect_broken(f, 64, "virtqueue: descriptor index out of range");
 }
 
@@ -344,8 +317,9 @@ static void test_buffer_bounds(void **state)
 		const struct buf_case *c = &cases[i];
 
 		fresh(f, 8, false, false);
-		desc_set(f, DESC, 0, c->addr, c->len, VIRTQ_DESC_F_WRITE, 0);
-		avail_add(f, 0);
+		ring_desc(&f->vm, DESC, 0, c->addr, c->len, VIRTQ_DESC_F_WRITE,
+			  0);
+		ring_avail_add(&f->q, 0);
 		if (!c->ok) {
 			expect_broken(f, 64,
 				      "virtqueue: buffer outside guest RAM");
@@ -365,10 +339,10 @@ static void test_zero_length_in_chain(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, false, false);
-	desc_set(f, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc_set(f, DESC, 1, BUF + 16, 0, VIRTQ_DESC_F_NEXT, 2);
-	desc_set(f, DESC, 2, BUF + 32, 1, VIRTQ_DESC_F_WRITE, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->vm, DESC, 1, BUF + 16, 0, VIRTQ_DESC_F_NEXT, 2);
+	ring_desc(&f->vm, DESC, 2, BUF + 32, 1, VIRTQ_DESC_F_WRITE, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(pop(f, 64), 1);
 	assert_int_equal(f->e.out_num, 2);
 	assert_int_equal(f->e.out_len, 16);
@@ -383,28 +357,28 @@ static void test_total_length_limit(void **state)
 	uint64_t high = 1ULL << 32;
 
 	fresh(f, 8, false, false);
-	desc_set(f, DESC, 0, 0, 0xc0000000,
-		 VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
-	desc_set(f, DESC, 1, high, 0x3fffffff, VIRTQ_DESC_F_WRITE, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, 0, 0xc0000000,
+		  VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->vm, DESC, 1, high, 0x3fffffff, VIRTQ_DESC_F_WRITE, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(pop(f, 64), 1);
 	assert_int_equal(f->e.in_len, UINT32_MAX);
 	assert_ptr_equal(f->iov[1].iov_base, f->vm.ram + 0xc0000000);
 
-	desc_set(f, DESC, 1, high, 0x40000000, VIRTQ_DESC_F_WRITE, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 1, high, 0x40000000, VIRTQ_DESC_F_WRITE, 0);
+	ring_avail_add(&f->q, 0);
 	expect_broken(f, 64, "virtqueue: total length overflows 32 bits");
 
 	fresh(f, 8, false, false);
-	desc_set(f, DESC, 0, 0, 0xc0000000, VIRTQ_DESC_F_NEXT, 1);
-	desc_set(f, DESC, 1, high, 0x40000000, 0, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, 0, 0xc0000000, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->vm, DESC, 1, high, 0x40000000, 0, 0);
+	ring_avail_add(&f->q, 0);
 	expect_broken(f, 64, "virtqueue: total length overflows 32 bits");
 
 	/* A buffer running from low RAM into the 32-bit hole. */
 	fresh(f, 8, false, false);
-	desc_set(f, DESC, 0, 0xc0000000 - 8, 16, 0, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, 0xc0000000 - 8, 16, 0, 0);
+	ring_avail_add(&f->q, 0);
 	expect_broken(f, 64, "virtqueue: buffer outside guest RAM");
 }
 
@@ -413,10 +387,10 @@ static void test_readable_after_writable(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, false, false);
-	desc_set(f, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE,
-		 1);
-	desc_set(f, DESC, 1, BUF, 16, 0, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 16,
+		  VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
+	ring_desc(&f->vm, DESC, 1, BUF, 16, 0, 0);
+	ring_avail_add(&f->q, 0);
 	expect_broken(f, 64,
 		      "virtqueue: readable descriptor after a writable one");
 }
@@ -427,11 +401,11 @@ static void test_readable_after_writable_indirect(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, true, false);
-	desc_set(f, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE,
-		 1);
-	desc_set(f, DESC, 1, IND, 16, VIRTQ_DESC_F_INDIRECT, 0);
-	desc_set(f, IND, 0, BUF, 16, 0, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 16,
+		  VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, 1);
+	ring_desc(&f->vm, DESC, 1, IND, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_desc(&f->vm, IND, 0, BUF, 16, 0, 0);
+	ring_avail_add(&f->q, 0);
 	expect_broken(f, 64,
 		      "virtqueue: readable descriptor after a writable one");
 }
@@ -441,9 +415,9 @@ static void test_indirect_not_negotiated(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, false, false);
-	desc_set(f, DESC, 0, IND, 16, VIRTQ_DESC_F_INDIRECT, 0);
-	desc_set(f, IND, 0, BUF, 16, 0, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, IND, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_desc(&f->vm, IND, 0, BUF, 16, 0, 0);
+	ring_avail_add(&f->q, 0);
 	expect_broken(f, 64,
 		      "virtqueue: indirect descriptor without "
 		      "VIRTIO_F_INDIRECT_DESC");
@@ -454,11 +428,11 @@ static void test_nested_indirect(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, true, false);
-	desc_set(f, DESC, 0, IND, 32, VIRTQ_DESC_F_INDIRECT, 0);
-	desc_set(f, IND, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc_set(f, IND, 1, IND + 0x100, 16, VIRTQ_DESC_F_INDIRECT, 0);
-	desc_set(f, IND + 0x100, 0, BUF, 16, 0, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, IND, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_desc(&f->vm, IND, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->vm, IND, 1, IND + 0x100, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	ring_desc(&f->vm, IND + 0x100, 0, BUF, 16, 0, 0);
+	ring_avail_add(&f->q, 0);
 	expect_broken(f, 64, "virtqueue: nested indirect table");
 }
 
@@ -481,17 +455,17 @@ static void test_indirect_table_bad(void **state)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		fresh(f, 8, true, false);
-		desc_set(f, DESC, 0, cases[i].addr, cases[i].len,
-			 VIRTQ_DESC_F_INDIRECT, 0);
-		avail_add(f, 0);
+		ring_desc(&f->vm, DESC, 0, cases[i].addr, cases[i].len,
+			  VIRTQ_DESC_F_INDIRECT, 0);
+		ring_avail_add(&f->q, 0);
 		expect_broken(f, 64, cases[i].why);
 	}
 	/* An unaligned table right at the end of RAM is fine. */
 	fresh(f, 8, true, false);
-	desc_set(f, DESC, 0, RAM_SIZE - 17, 16, VIRTQ_DESC_F_INDIRECT, 0);
-	memset(mem(f, RAM_SIZE - 17), 0, 16);
-	put_le32(mem(f, RAM_SIZE - 17 + 8), 7);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, RAM_SIZE - 17, 16, VIRTQ_DESC_F_INDIRECT, 0);
+	memset(ring_mem(&f->vm, RAM_SIZE - 17), 0, 16);
+	put_le32(ring_mem(&f->vm, RAM_SIZE - 17 + 8), 7);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(pop(f, 64), 1);
 	assert_int_equal(f->e.out_len, 7);
 }
@@ -501,18 +475,18 @@ static void test_max_iov(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, false, false);
-	desc_set(f, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc_set(f, DESC, 1, BUF, 16, VIRTQ_DESC_F_NEXT, 2);
-	desc_set(f, DESC, 2, BUF, 16, 0, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->vm, DESC, 1, BUF, 16, VIRTQ_DESC_F_NEXT, 2);
+	ring_desc(&f->vm, DESC, 2, BUF, 16, 0, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(pop(f, 3), 1);
-	avail_add(f, 0);
+	ring_avail_add(&f->q, 0);
 	capture_start();
 	assert_int_equal(pop_small(f, 2), -EIO);
 	assert_logged("virtqueue: too many descriptors for the request "
 		      "(max_iov)");
 	fresh(f, 8, false, false);
-	avail_add(f, 2);
+	ring_avail_add(&f->q, 2);
 	capture_start();
 	assert_int_equal(virtq_pop(&f->q, &f->e, NULL, 0), -EIO);
 	assert_logged("(max_iov)");
@@ -526,10 +500,10 @@ static void test_broken_sticks(void **state)
 	uint8_t used[64];
 
 	fresh(f, 8, true, true);
-	desc_set(f, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
-	desc_set(f, DESC, 1, BUF, 16, VIRTQ_DESC_F_NEXT, 0);
-	avail_add(f, 0);
-	memcpy(used, mem(f, USED), sizeof(used));
+	ring_desc(&f->vm, DESC, 0, BUF, 16, VIRTQ_DESC_F_NEXT, 1);
+	ring_desc(&f->vm, DESC, 1, BUF, 16, VIRTQ_DESC_F_NEXT, 0);
+	ring_avail_add(&f->q, 0);
+	memcpy(used, ring_mem(&f->vm, USED), sizeof(used));
 	expect_broken(f, 64, "virtqueue: descriptor loop");
 
 	capture_start();
@@ -543,7 +517,7 @@ static void test_broken_sticks(void **state)
 	assert_int_equal(virtq_start(&f->q), -EIO);
 	log = capture_stop();
 	assert_string_equal(log, "");
-	assert_memory_equal(mem(f, USED), used, sizeof(used));
+	assert_memory_equal(ring_mem(&f->vm, USED), used, sizeof(used));
 	assert_true(f->q.broken);
 
 	virtq_reset(&f->q);
@@ -551,7 +525,7 @@ static void test_broken_sticks(void **state)
 	assert_false(f->q.ready);
 	assert_int_equal(f->q.last_avail, 0);
 	assert_int_equal(pop(f, 64), 0); /* not started */
-	desc_set(f, DESC, 1, BUF, 16, 0, 0);
+	ring_desc(&f->vm, DESC, 1, BUF, 16, 0, 0);
 	assert_int_equal(virtq_start(&f->q), 0);
 	assert_int_equal(pop(f, 64), 1);
 	assert_int_equal(f->e.out_num, 2);
@@ -562,7 +536,7 @@ static void test_avail_jump(void **state)
 	struct fx *f = *state;
 
 	fresh(f, 8, false, false);
-	put_le16(mem(f, AVAIL + 2), 9);
+	put_le16(ring_mem(&f->vm, AVAIL + 2), 9);
 	expect_broken(f, 64,
 		      "virtqueue: avail index jumped by more than the queue "
 		      "size");
@@ -575,8 +549,8 @@ static void test_avail_full_and_wrap(void **state)
 
 	fresh(f, 4, false, false);
 	for (uint16_t i = 0; i < 4; i++) {
-		desc_set(f, DESC, i, BUF + i, 1, 0, 0);
-		avail_add(f, 3 - i);
+		ring_desc(&f->vm, DESC, i, BUF + i, 1, 0, 0);
+		ring_avail_add(&f->q, 3 - i);
 	}
 	for (uint16_t i = 0; i < 4; i++) {
 		assert_int_equal(pop(f, 64), 1);
@@ -586,10 +560,10 @@ static void test_avail_full_and_wrap(void **state)
 
 	fresh(f, 4, false, false);
 	f->q.last_avail = 65534;
-	put_le16(mem(f, AVAIL + 2), 65534);
+	put_le16(ring_mem(&f->vm, AVAIL + 2), 65534);
 	for (uint16_t i = 0; i < 3; i++)
-		avail_add(f, i);
-	assert_int_equal(get_le16(mem(f, AVAIL + 2)), 1);
+		ring_avail_add(&f->q, i);
+	assert_int_equal(get_le16(ring_mem(&f->vm, AVAIL + 2)), 1);
 	for (uint16_t i = 0; i < 3; i++) {
 		assert_int_equal(pop(f, 64), 1);
 		assert_int_equal(f->e.head, i);
@@ -655,7 +629,7 @@ static void test_start_rings(void **state)
 
 static uint32_t used_elem(struct fx *f, unsigned int slot, unsigned int word)
 {
-	return get_le32(mem(f, USED + 4 + 8 * slot + 4 * word));
+	return get_le32(ring_mem(&f->vm, USED + 4 + 8 * slot + 4 * word));
 }
 
 static void test_push(void **state)
@@ -666,14 +640,15 @@ static void test_push(void **state)
 	virtq_push(&f->q, 2, 100);
 	assert_int_equal(used_elem(f, 0, 0), 2);
 	assert_int_equal(used_elem(f, 0, 1), 100);
-	assert_int_equal(get_le16(mem(f, USED + 2)), 1);
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED + 2)), 1);
 	for (uint16_t i = 1; i < 5; i++)
 		virtq_push(&f->q, i, 1000 + i);
-	assert_int_equal(get_le16(mem(f, USED + 2)), 5);
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED + 2)), 5);
 	assert_int_equal(used_elem(f, 0, 0), 4); /* slot 0 again */
 	assert_int_equal(used_elem(f, 0, 1), 1004);
 	assert_int_equal(used_elem(f, 3, 0), 3);
-	assert_int_equal(get_le16(mem(f, USED)), 0); /* flags untouched */
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED)),
+			 0); /* flags untouched */
 }
 
 /* Before virtq_start() nothing touches guest memory. */
@@ -682,14 +657,14 @@ static void test_not_started(void **state)
 	struct fx *f = *state;
 
 	virtq_reset(&f->q);
-	avail_add(f, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(pop(f, 64), 0);
 	assert_false(virtq_has_avail(&f->q));
 	virtq_push(&f->q, 1, 1);
-	assert_int_equal(get_le16(mem(f, USED + 2)), 0);
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED + 2)), 0);
 	assert_false(virtq_should_notify(&f->q));
 	assert_false(virtq_set_notify(&f->q, false));
-	assert_int_equal(get_le16(mem(f, USED)), 0);
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED)), 0);
 }
 
 static void test_notify_flags(void **state)
@@ -699,9 +674,9 @@ static void test_notify_flags(void **state)
 	fresh(f, 8, false, false);
 	assert_true(virtq_should_notify(&f->q));
 	virtq_push(&f->q, 0, 0);
-	put_le16(mem(f, AVAIL), VIRTQ_AVAIL_F_NO_INTERRUPT);
+	put_le16(ring_mem(&f->vm, AVAIL), VIRTQ_AVAIL_F_NO_INTERRUPT);
 	assert_false(virtq_should_notify(&f->q));
-	put_le16(mem(f, AVAIL), 0);
+	put_le16(ring_mem(&f->vm, AVAIL), 0);
 	assert_true(virtq_should_notify(&f->q));
 }
 
@@ -714,7 +689,7 @@ static bool notify_case(struct fx *f, uint16_t old, unsigned int pushes,
 	f->q.signalled_used_valid = true;
 	for (unsigned int i = 0; i < pushes; i++)
 		virtq_push(&f->q, 0, 0);
-	put_le16(mem(f, AVAIL + 4 + 2 * f->q.size), used_event);
+	put_le16(ring_mem(&f->vm, AVAIL + 4 + 2 * f->q.size), used_event);
 	return virtq_should_notify(&f->q);
 }
 
@@ -724,14 +699,14 @@ static void test_notify_event_idx(void **state)
 
 	fresh(f, 8, false, true);
 	/* The flags do not count with EVENT_IDX. */
-	put_le16(mem(f, AVAIL), VIRTQ_AVAIL_F_NO_INTERRUPT);
+	put_le16(ring_mem(&f->vm, AVAIL), VIRTQ_AVAIL_F_NO_INTERRUPT);
 	assert_true(virtq_should_notify(&f->q)); /* nothing signalled yet */
 	assert_false(virtq_should_notify(&f->q)); /* nothing new */
 	virtq_push(&f->q, 0, 0);
 	assert_true(virtq_should_notify(&f->q)); /* used_event 0 passed */
 	virtq_push(&f->q, 0, 0);
 	assert_false(virtq_should_notify(&f->q)); /* 0 was passed before */
-	put_le16(mem(f, AVAIL + 4 + 16), 2);
+	put_le16(ring_mem(&f->vm, AVAIL + 4 + 16), 2);
 	virtq_push(&f->q, 0, 0);
 	assert_true(virtq_should_notify(&f->q)); /* 2 -> 3 passes 2 */
 
@@ -754,39 +729,41 @@ static void test_set_notify_flags(void **state)
 
 	fresh(f, 8, false, false);
 	assert_false(virtq_set_notify(&f->q, false));
-	assert_int_equal(get_le16(mem(f, USED)), VIRTQ_USED_F_NO_NOTIFY);
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED)),
+			 VIRTQ_USED_F_NO_NOTIFY);
 	assert_false(virtq_set_notify(&f->q, true));
-	assert_int_equal(get_le16(mem(f, USED)), 0);
-	avail_add(f, 0);
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED)), 0);
+	ring_avail_add(&f->q, 0);
 	assert_true(virtq_set_notify(&f->q, true));
-	assert_int_equal(get_le16(mem(f, USED + 4 + 8 * 8)), 0);
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED + 4 + 8 * 8)), 0);
 }
 
 static void test_set_notify_event_idx(void **state)
 {
 	struct fx *f = *state;
-	uint8_t *avail_event = mem(f, USED + 4 + 8 * 8);
+	uint8_t *avail_event = ring_mem(&f->vm, USED + 4 + 8 * 8);
 
 	fresh(f, 8, false, true);
-	desc_set(f, DESC, 0, BUF, 1, 0, 0);
-	avail_add(f, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 1, 0, 0);
+	ring_avail_add(&f->q, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(pop(f, 64), 1);
 	assert_int_equal(pop(f, 64), 1);
 	assert_int_equal(get_le16(avail_event), 2); /* pop moves it */
 	assert_false(virtq_set_notify(&f->q, false));
-	assert_int_equal(get_le16(mem(f, USED)), 0); /* flags unused */
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED)),
+			 0); /* flags unused */
 	assert_int_equal(get_le16(avail_event), 2);
-	avail_add(f, 0);
+	ring_avail_add(&f->q, 0);
 	assert_int_equal(pop(f, 64), 1);
 	assert_int_equal(get_le16(avail_event), 2); /* off: left behind */
-	avail_add(f, 0);
+	ring_avail_add(&f->q, 0);
 	assert_true(virtq_set_notify(&f->q, true)); /* one is waiting */
 	assert_int_equal(get_le16(avail_event), 4); /* the driver's index */
 	assert_int_equal(pop(f, 64), 1);
 	assert_int_equal(get_le16(avail_event), 4);
 	assert_false(virtq_set_notify(&f->q, true));
-	assert_int_equal(get_le16(mem(f, USED)), 0);
+	assert_int_equal(get_le16(ring_mem(&f->vm, USED)), 0);
 }
 
 static void test_has_avail(void **state)
@@ -795,8 +772,8 @@ static void test_has_avail(void **state)
 
 	fresh(f, 8, false, false);
 	assert_false(virtq_has_avail(&f->q));
-	desc_set(f, DESC, 0, BUF, 1, 0, 0);
-	avail_add(f, 0);
+	ring_desc(&f->vm, DESC, 0, BUF, 1, 0, 0);
+	ring_avail_add(&f->q, 0);
 	assert_true(virtq_has_avail(&f->q));
 	assert_true(virtq_has_avail(&f->q)); /* looking does not take */
 	assert_int_equal(pop(f, 64), 1);
