@@ -18,11 +18,11 @@ emulator; the ratio still shows whether the VMM's side costs anything.
 """
 import argparse
 import datetime
+import json
 import os
 import pathlib
 import platform
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -38,25 +38,6 @@ NS = f"vmmbench{os.getpid()}"
 TAP_IP = "ip=10.0.3.2::10.0.3.1:255.255.255.0::eth0:off"
 LINE = re.compile(r"vmm_selftest: (tcp_get|tcp_put) \S+ ok bytes=(\d+) "
                   r"crc32=([0-9a-f]+) msecs=(\d+)")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def sh(*cmd):
-    subprocess.run(cmd, check=True, capture_output=True)
-
-
-def make_netns():
-    sh("ip", "netns", "add", NS)
-    ex = ("ip", "netns", "exec", NS)
-    sh(*ex, "ip", "link", "set", "lo", "up")
-    sh(*ex, "ip", "tuntap", "add", "vmmtap0", "mode", "tap")
-    sh(*ex, "ip", "addr", "add", "10.0.3.1/24", "dev", "vmmtap0")
-    sh(*ex, "ip", "link", "set", "vmmtap0", "up")
 
 
 def vm_cmd(vmm, backend, append):
@@ -81,7 +62,7 @@ def run(vmm, backend, nbytes, timeout):
     """One boot; {direction: MB/s} for the streams that checked out."""
     if backend == "user":
         host, prefix = "10.0.2.2", []
-        pg, pp = free_port(), free_port()
+        pg, pp = netpeer.free_port(), netpeer.free_port()
         sg = netpeer.listener(pg, "127.0.0.1")
         sp = netpeer.listener(pp, "127.0.0.1")
         res = {}
@@ -114,7 +95,6 @@ def run(vmm, backend, nbytes, timeout):
         sg.close()
         sp.close()
     else:
-        import json
         res = {}
         for key, p in zip(("get", "put"), peers):
             try:
@@ -142,7 +122,7 @@ def main():
             ["which", "qemu-system-x86_64"], capture_output=True).returncode \
             == 0:
         peers.append("qemu")
-    make_netns()
+    netpeer.make_netns(NS)
     results = {}
     try:
         for backend in ("user", "tap"):

@@ -192,6 +192,14 @@ static void net_queue_notify(struct virtio_dev *vdev, unsigned int q)
 	net_rx_done(nd);
 }
 
+/* False while a frame waits for buffers the driver has not added yet. */
+static bool net_rx_unblocked(struct net *nd, struct virtq *vq)
+{
+	if (nd->rx_blocked && virtq_avail_idx(vq) != nd->rx_blocked_at)
+		nd->rx_blocked = false;
+	return !nd->rx_blocked;
+}
+
 /* May the backend hand us frames this round? */
 static bool net_rx_ready(struct net *nd)
 {
@@ -199,20 +207,15 @@ static bool net_rx_ready(struct net *nd)
 
 	if (!virtio_queue_live(nd->vdev, NET_RXQ))
 		return false;
-	if (nd->rx_blocked && virtq_avail_idx(vq) != nd->rx_blocked_at)
-		nd->rx_blocked = false;
-	if (!nd->rx_blocked && virtq_has_avail(vq)) {
+	if (net_rx_unblocked(nd, vq) && virtq_has_avail(vq)) {
 		virtq_set_notify(vq, false);
 		return true;
 	}
-	/* Out of buffers: ask for a kick when the driver adds some. */
-	if (virtq_set_notify(vq, true) && !nd->rx_blocked)
-		return true;
-	if (nd->rx_blocked && virtq_avail_idx(vq) != nd->rx_blocked_at) {
-		nd->rx_blocked = false;
-		return true;
-	}
-	return false;
+	/*
+	 * Out of buffers: ask for a kick when the driver adds some, then
+	 * look again, for buffers it added meanwhile.
+	 */
+	return virtq_set_notify(vq, true) && net_rx_unblocked(nd, vq);
 }
 
 static int net_poll_fill(struct virtio_dev *vdev, struct pollset *ps)

@@ -9,6 +9,7 @@ The host sends the same stream, so both ends can check every byte.
 """
 import json
 import socket
+import subprocess
 import sys
 import time
 import zlib
@@ -27,6 +28,13 @@ def pattern(n):
             out[i] = x >> 24
         _PATTERN = out
     return bytes(_PATTERN[:n])
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def listener(port, host="0.0.0.0"):
@@ -95,6 +103,24 @@ def put(host, port, nbytes, timeout):
         secs = time.monotonic() - t
     return {"bytes": nbytes, "crc32": zlib.crc32(pattern(nbytes)),
             "secs": secs, "reply": reply}
+
+
+def make_netns(ns):
+    """Namespace ns with lo up and a persistent tap vmmtap0 at 10.0.3.1/24
+    (the guest takes 10.0.3.2); deleted again if any step fails."""
+    def ip(*args):
+        subprocess.run(("ip",) + args, check=True, capture_output=True)
+    ip("netns", "add", ns)
+    try:
+        for args in (("link", "set", "lo", "up"),
+                     ("tuntap", "add", "vmmtap0", "mode", "tap"),
+                     ("addr", "add", "10.0.3.1/24", "dev", "vmmtap0"),
+                     ("link", "set", "vmmtap0", "up")):
+            ip("netns", "exec", ns, "ip", *args)
+    except subprocess.CalledProcessError:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        raise
+    return ns
 
 
 def main(argv):

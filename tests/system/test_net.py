@@ -38,12 +38,6 @@ PEER_TIMEOUT = 600
 GUEST_PORT = 8080
 
 
-def free_port(kind=socket.SOCK_STREAM):
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def selftest(line):
     """'vmm_selftest: tcp_get ... ok bytes=N crc32=X msecs=T' -> dict."""
     out = {}
@@ -93,8 +87,8 @@ def netconsole_listener(port, sink):
 def start_user(images):
     """Boot with --net user: DHCP, netconsole, TCP both ways through the
     gateway, a hostfwd into the guest, hwrng; then the test stops it."""
-    p_get, p_put, p_fwd = free_port(), free_port(), free_port()
-    p_con = free_port(socket.SOCK_DGRAM)
+    p_get, p_put, p_fwd = (netpeer.free_port() for _ in range(3))
+    p_con = netpeer.free_port(socket.SOCK_DGRAM)
     srv_get = netpeer.listener(p_get, "127.0.0.1")
     srv_put = netpeer.listener(p_put, "127.0.0.1")
     con = {}
@@ -125,7 +119,7 @@ def boots(images):
     """Both network boots start together (each costs minutes here); the
     tap one only where a namespace and a tap can be made."""
     why = tap_unavailable()
-    ns = None if why else make_netns()
+    ns = None if why else netpeer.make_netns(f"vmmtest{os.getpid()}")
     started = {"user": start_user(images)}
     started["tap"] = start_tap(images, ns) if ns else why
     yield started
@@ -235,22 +229,6 @@ def tap_unavailable():
 
 def sh(*cmd, check=True):
     return subprocess.run(cmd, capture_output=True, text=True, check=check)
-
-
-def make_netns():
-    """A namespace with lo up and a persistent tap vmmtap0 at 10.0.3.1."""
-    ns = f"vmmtest{os.getpid()}"
-    sh("ip", "netns", "add", ns)
-    ex = ("ip", "netns", "exec", ns)
-    try:
-        sh(*ex, "ip", "link", "set", "lo", "up")
-        sh(*ex, "ip", "tuntap", "add", "vmmtap0", "mode", "tap")
-        sh(*ex, "ip", "addr", "add", "10.0.3.1/24", "dev", "vmmtap0")
-        sh(*ex, "ip", "link", "set", "vmmtap0", "up")
-    except subprocess.CalledProcessError:
-        sh("ip", "netns", "del", ns, check=False)
-        raise
-    return ns
 
 
 @pytest.fixture(scope="module")
@@ -404,7 +382,7 @@ def test_tap_in_use_is_setup_error(images, netns):
 def test_userspace_wget_and_hwrng(images):
     if PVM:
         pytest.skip(NO_USERSPACE)
-    port = free_port()
+    port = netpeer.free_port()
     srv = netpeer.listener(port, "127.0.0.1")
     body = netpeer.pattern(100000)
 
