@@ -39,3 +39,13 @@ void ring_avail_add(struct virtq *q, uint16_t head)
 		 head);
 	put_le16(idx_p, idx + 1);
 }
+
+uint32_t ring_used_id(struct virtq *q, unsigned int slot)
+{
+	return get_le32(ring_mem(q->vm, q->used_gpa + 4 + 8 * slot));
+}
+
+uint32_t ring_used_len(struct virtq *q, unsigned int slot)
+{
+	return get_le32(ring_mem(q->vm, q->used_gpa + 4 + 8 * slot + 4));
+}

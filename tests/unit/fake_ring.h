@@ -18,5 +18,8 @@ void ring_desc(struct vm *vm, uint64_t table, unsigned int i, uint64_t addr,
 	       uint32_t len, uint16_t flags, uint16_t next);
 /* Publish chain @head in @q's avail ring, as a driver would. */
 void ring_avail_add(struct virtq *q, uint16_t head);
+/* The device's used-ring entry @slot of @q: the chain's head and length. */
+uint32_t ring_used_id(struct virtq *q, unsigned int slot);
+uint32_t ring_used_len(struct virtq *q, unsigned int slot);
 
 #endif

@@ -98,16 +98,6 @@ static uint16_t used_idx(struct fx *f)
 	return get_le16(ring_mem(&f->vm, USED + 2));
 }
 
-static uint32_t used_id(struct fx *f, unsigned int slot)
-{
-	return get_le32(ring_mem(&f->vm, USED + 4 + 8 * slot));
-}
-
-static uint32_t used_len(struct fx *f, unsigned int slot)
-{
-	return get_le32(ring_mem(&f->vm, USED + 4 + 8 * slot + 4));
-}
-
 /* Put frame[0 .. len) as one source iovec. */
 static int put(struct fx *f, bool mrg, size_t len)
 {
@@ -153,8 +143,8 @@ static void test_rx_one_chain(void **state)
 	assert_int_equal(*ring_mem(&f->vm, BUF + BUF_STEP + sizeof(want) - 8),
 			 0xee);
 	assert_int_equal(used_idx(f), 1);
-	assert_int_equal(used_id(f, 0), 3);
-	assert_int_equal(used_len(f, 0), VNET_HDR_LEN + 100);
+	assert_int_equal(ring_used_id(&f->q, 0), 3);
+	assert_int_equal(ring_used_len(&f->q, 0), VNET_HDR_LEN + 100);
 	assert_int_equal(f->q.last_avail, 1);
 	/* The caller's header is left alone. */
 	assert_int_equal(f->hdr[10], 0xaa);
@@ -176,8 +166,8 @@ static void test_rx_chain_too_small(void **state)
 	/* The same chain takes the next, smaller frame. */
 	assert_int_equal(put(f, false, 38), 1);
 	assert_int_equal(used_idx(f), 1);
-	assert_int_equal(used_id(f, 0), 0);
-	assert_int_equal(used_len(f, 0), 50);
+	assert_int_equal(ring_used_id(&f->q, 0), 0);
+	assert_int_equal(ring_used_len(&f->q, 0), 50);
 	expect_stream(f, 1, want, 30);
 	assert_memory_equal(ring_mem(&f->vm, BUF), want, 20);
 	assert_memory_equal(ring_mem(&f->vm, BUF + BUF_STEP), want + 20, 22);
@@ -205,17 +195,17 @@ static void test_rx_mergeable(void **state)
 		post_buf(f, i, 1500);
 	assert_int_equal(put(f, true, 4000), 3);
 	assert_int_equal(used_idx(f), 3);
-	assert_int_equal(used_id(f, 0), 0);
-	assert_int_equal(used_id(f, 1), 1);
-	assert_int_equal(used_id(f, 2), 2);
-	assert_int_equal(used_len(f, 0), 1500);
-	assert_int_equal(used_len(f, 1), 1500);
-	assert_int_equal(used_len(f, 2), 1012);
+	assert_int_equal(ring_used_id(&f->q, 0), 0);
+	assert_int_equal(ring_used_id(&f->q, 1), 1);
+	assert_int_equal(ring_used_id(&f->q, 2), 2);
+	assert_int_equal(ring_used_len(&f->q, 0), 1500);
+	assert_int_equal(ring_used_len(&f->q, 1), 1500);
+	assert_int_equal(ring_used_len(&f->q, 2), 1012);
 	assert_int_equal(get_le16(ring_mem(&f->vm, BUF + 10)), 3);
 	expect_stream(f, 3, want, 4000);
 	for (unsigned int i = 0; i < 3; i++)
 		memcpy(got + 1500 * i, ring_mem(&f->vm, BUF + i * BUF_STEP),
-		       used_len(f, i));
+		       ring_used_len(&f->q, i));
 	assert_memory_equal(got, want, sizeof(want));
 	assert_int_equal(*ring_mem(&f->vm, BUF + 2 * BUF_STEP + 1012), 0xee);
 	/* The fourth buffer is still the driver's. */
@@ -236,7 +226,7 @@ static void test_rx_mergeable_single(void **state)
 	assert_int_equal(put(f, true, 64), 1);
 	expect_stream(f, 1, want, 64);
 	assert_memory_equal(ring_mem(&f->vm, BUF), want, sizeof(want));
-	assert_int_equal(used_len(f, 0), sizeof(want));
+	assert_int_equal(ring_used_len(&f->q, 0), sizeof(want));
 	assert_int_equal(f->q.last_avail, 1);
 }
 
@@ -257,7 +247,7 @@ static void test_rx_mergeable_nobufs(void **state)
 	post_buf(f, 2, 1500);
 	assert_int_equal(put(f, true, 4000), 3);
 	assert_int_equal(used_idx(f), 3);
-	assert_int_equal(used_len(f, 2), 1012);
+	assert_int_equal(ring_used_len(&f->q, 2), 1012);
 	assert_int_equal(get_le16(ring_mem(&f->vm, BUF + 10)), 3);
 	assert_int_equal(f->q.last_avail, 3);
 }
@@ -278,7 +268,7 @@ static void test_rx_mergeable_ring_full(void **state)
 	assert_untouched(f);
 	/* A frame that fits still does. */
 	assert_int_equal(put(f, true, 300), 4);
-	assert_int_equal(used_len(f, 3), 12);
+	assert_int_equal(ring_used_len(&f->q, 3), 12);
 }
 
 /* num_buffers must lie in the first buffer, whole. */
@@ -360,7 +350,7 @@ static void test_rx_src_pieces(void **state)
 	ring_avail_add(&f->q, 0);
 	assert_int_equal(
 		net_rx_put(&f->q, false, f->hdr, src, 4, 56, f->scratch), 1);
-	assert_int_equal(used_len(f, 0), sizeof(want));
+	assert_int_equal(ring_used_len(&f->q, 0), sizeof(want));
 	put_le16(want + 10, 1);
 	memcpy(got, ring_mem(&f->vm, BUF), 7);
 	memcpy(got + 7, ring_mem(&f->vm, BUF + BUF_STEP), 13);
@@ -375,9 +365,9 @@ static void test_rx_src_pieces(void **state)
 	post_buf(f, 2, 1000);
 	assert_int_equal(
 		net_rx_put(&f->q, true, f->hdr, src, 4, 56, f->scratch), 3);
-	assert_int_equal(used_len(f, 0), 17);
-	assert_int_equal(used_len(f, 1), 33);
-	assert_int_equal(used_len(f, 2), sizeof(want) - 50);
+	assert_int_equal(ring_used_len(&f->q, 0), 17);
+	assert_int_equal(ring_used_len(&f->q, 1), 33);
+	assert_int_equal(ring_used_len(&f->q, 2), sizeof(want) - 50);
 	put_le16(want + 10, 3);
 	memcpy(got, ring_mem(&f->vm, BUF), 17);
 	memcpy(got + 17, ring_mem(&f->vm, BUF + BUF_STEP), 33);
@@ -427,7 +417,7 @@ static void test_rx_readable_prefix(void **state)
 	assert_memory_equal(ring_mem(&f->vm, BUF + BUF_STEP), want,
 			    sizeof(want));
 	assert_int_equal(*ring_mem(&f->vm, BUF), 0xee);
-	assert_int_equal(used_len(f, 0), sizeof(want));
+	assert_int_equal(ring_used_len(&f->q, 0), sizeof(want));
 }
 
 /* Linux's vring_need_event(): does the driver kick going old -> new? */

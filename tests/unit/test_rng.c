@@ -62,16 +62,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint32_t used_len(struct fx *f, unsigned int slot)
-{
-	return get_le32(ring_mem(&f->vm, USED + 4 + 8 * slot + 4));
-}
-
-static uint32_t used_id(struct fx *f, unsigned int slot)
-{
-	return get_le32(ring_mem(&f->vm, USED + 4 + 8 * slot));
-}
-
 static bool all_zero(const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -94,8 +84,8 @@ static void test_fill_chain(void **state)
 	assert_int_equal(rng_serve(&f->q, &bytes), 1);
 	assert_int_equal(bytes, 5 + 400);
 	assert_int_equal(get_le16(ring_mem(&f->vm, USED + 2)), 1);
-	assert_int_equal(used_id(f, 0), 2);
-	assert_int_equal(used_len(f, 0), 400);
+	assert_int_equal(ring_used_id(&f->q, 0), 2);
+	assert_int_equal(ring_used_len(&f->q, 0), 400);
 	/* 100 and 300 random bytes are not all zero (2^-800, 2^-2400). */
 	assert_false(all_zero(ring_mem(&f->vm, BUF), 100));
 	assert_false(all_zero(ring_mem(&f->vm, BUF + 0x1000), 300));
@@ -122,9 +112,9 @@ static void test_several_chains(void **state)
 	assert_int_equal(rng_serve(&f->q, &bytes), 3);
 	assert_int_equal(bytes, 129);
 	assert_int_equal(get_le16(ring_mem(&f->vm, USED + 2)), 3);
-	assert_int_equal(used_len(f, 0), 64);
-	assert_int_equal(used_len(f, 1), 64);
-	assert_int_equal(used_len(f, 2), 1);
+	assert_int_equal(ring_used_len(&f->q, 0), 64);
+	assert_int_equal(ring_used_len(&f->q, 1), 64);
+	assert_int_equal(ring_used_len(&f->q, 2), 1);
 	assert_memory_not_equal(ring_mem(&f->vm, BUF),
 				ring_mem(&f->vm, BUF + 0x1000), 64);
 	assert_false(virtq_has_avail(&f->q));
@@ -142,7 +132,7 @@ static void test_readable_prefix(void **state)
 	ring_avail_add(&f->q, 0);
 	assert_int_equal(rng_serve(&f->q, &bytes), 1);
 	assert_int_equal(bytes, 48);
-	assert_int_equal(used_len(f, 0), 48);
+	assert_int_equal(ring_used_len(&f->q, 0), 48);
 	for (unsigned int i = 0; i < 32; i++)
 		assert_int_equal(ring_mem(&f->vm, BUF)[i], 0x11);
 }
@@ -162,10 +152,10 @@ static void test_readable_only(void **state)
 	assert_int_equal(rng_serve(&f->q, &bytes), 2);
 	assert_int_equal(bytes, 7);
 	assert_int_equal(get_le16(ring_mem(&f->vm, USED + 2)), 2);
-	assert_int_equal(used_id(f, 0), 4);
-	assert_int_equal(used_len(f, 0), 0);
-	assert_int_equal(used_id(f, 1), 5);
-	assert_int_equal(used_len(f, 1), 0);
+	assert_int_equal(ring_used_id(&f->q, 0), 4);
+	assert_int_equal(ring_used_len(&f->q, 0), 0);
+	assert_int_equal(ring_used_id(&f->q, 1), 5);
+	assert_int_equal(ring_used_len(&f->q, 1), 0);
 	for (unsigned int i = 0; i < 64; i++)
 		assert_int_equal(ring_mem(&f->vm, BUF)[i], 0x11);
 }
@@ -182,7 +172,7 @@ static void test_chunk_limit(void **state)
 	ring_avail_add(&f->q, 0);
 	assert_int_equal(rng_serve(&f->q, &bytes), 1);
 	assert_int_equal(bytes, 0x10000);
-	assert_int_equal(used_len(f, 0), 0x10000);
+	assert_int_equal(ring_used_len(&f->q, 0), 0x10000);
 	/* The rest of the second buffer is untouched. */
 	for (unsigned int i = 0; i < 0x10000; i++)
 		if (ring_mem(&f->vm, BUF + 0x10000)[i] != 0xaa)

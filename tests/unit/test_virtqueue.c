@@ -627,26 +627,21 @@ static void test_start_rings(void **state)
 	f->q.used_gpa = USED;
 }
 
-static uint32_t used_elem(struct fx *f, unsigned int slot, unsigned int word)
-{
-	return get_le32(ring_mem(&f->vm, USED + 4 + 8 * slot + 4 * word));
-}
-
 static void test_push(void **state)
 {
 	struct fx *f = *state;
 
 	fresh(f, 4, false, false);
 	virtq_push(&f->q, 2, 100);
-	assert_int_equal(used_elem(f, 0, 0), 2);
-	assert_int_equal(used_elem(f, 0, 1), 100);
+	assert_int_equal(ring_used_id(&f->q, 0), 2);
+	assert_int_equal(ring_used_len(&f->q, 0), 100);
 	assert_int_equal(get_le16(ring_mem(&f->vm, USED + 2)), 1);
 	for (uint16_t i = 1; i < 5; i++)
 		virtq_push(&f->q, i, 1000 + i);
 	assert_int_equal(get_le16(ring_mem(&f->vm, USED + 2)), 5);
-	assert_int_equal(used_elem(f, 0, 0), 4); /* slot 0 again */
-	assert_int_equal(used_elem(f, 0, 1), 1004);
-	assert_int_equal(used_elem(f, 3, 0), 3);
+	assert_int_equal(ring_used_id(&f->q, 0), 4); /* slot 0 again */
+	assert_int_equal(ring_used_len(&f->q, 0), 1004);
+	assert_int_equal(ring_used_id(&f->q, 3), 3);
 	assert_int_equal(get_le16(ring_mem(&f->vm, USED)),
 			 0); /* flags untouched */
 }
