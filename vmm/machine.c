@@ -61,33 +61,62 @@ struct machine {
 #define INPUT_BREAK 0x100
 #define PENDING_MAX (sizeof(((struct machine *)0)->pending) / sizeof(uint16_t))
 
-/* Append " vmm.run=CMD" with CMD's words joined by spaces, %XX-encoded. */
-static int append_run(const struct machine_config *cfg, char *buf, size_t len)
+/* Append @c to @buf at *@n, %XX-encoded unless plainly safe. */
+static int run_put(char *buf, size_t len, size_t *n, char c)
 {
 	static const char safe[] = "/-_.=,:+@";
+	bool plain = isalnum((unsigned char)c) || (c && strchr(safe, c));
+
+	if (*n + 4 > len) /* "%XX" and the NUL */
+		return -E2BIG;
+	*n += (size_t)(plain ? sprintf(buf + *n, "%c", c) :
+			       sprintf(buf + *n, "%%%02X", (unsigned char)c));
+	return 0;
+}
+
+/* Append @word in single quotes, as sh reads it back: ' becomes '\''. */
+static int run_put_quoted(char *buf, size_t len, size_t *n, const char *word)
+{
+	int ret = run_put(buf, len, n, '\'');
+
+	for (const char *c = word; *c && !ret; c++) {
+		if (*c != '\'') {
+			ret = run_put(buf, len, n, *c);
+			continue;
+		}
+		/* Close the quotes, an escaped quote, open them again. */
+		for (const char *q = "'\\''"; *q && !ret; q++)
+			ret = run_put(buf, len, n, *q);
+	}
+	return ret ? ret : run_put(buf, len, n, '\'');
+}
+
+/*
+ * Append " vmm.run=CMD", %XX-encoded; the test init runs it with sh -c.
+ * One word is a shell command line as is (-- 'make; echo $?'); several
+ * are quoted so the guest's argv is the one given (-- sh -c 'a; b'), as
+ * with timeout(1) or env(1).
+ */
+static int append_run(const struct machine_config *cfg, char *buf, size_t len)
+{
 	size_t n = strlen(buf);
+	int ret = 0;
 
 	if (n + 10 > len)
 		return -E2BIG;
 	n += (size_t)sprintf(buf + n, "%svmm.run=", n ? " " : "");
-	for (int i = 0; i < cfg->run_argc; i++) {
-		for (const char *c = cfg->run_argv[i]; *c; c++) {
-			bool plain = isalnum((unsigned char)*c) ||
-				     strchr(safe, *c);
-
-			if (n + 4 > len) /* "%XX" and the NUL */
-				return -E2BIG;
-			n += (size_t)(plain ? sprintf(buf + n, "%c", *c) :
-					      sprintf(buf + n, "%%%02X",
-						      (unsigned char)*c));
-		}
-		if (i + 1 < cfg->run_argc) {
-			if (n + 4 > len)
-				return -E2BIG;
-			n += (size_t)sprintf(buf + n, "%%20");
-		}
+	if (cfg->run_argc == 1) {
+		for (const char *c = cfg->run_argv[0]; *c && !ret; c++)
+			ret = run_put(buf, len, &n, *c);
+		return ret;
 	}
-	return 0;
+	for (int i = 0; i < cfg->run_argc && !ret; i++) {
+		if (i)
+			ret = run_put(buf, len, &n, ' ');
+		if (!ret)
+			ret = run_put_quoted(buf, len, &n, cfg->run_argv[i]);
+	}
+	return ret;
 }
 
 int machine_cmdline(const struct machine_config *cfg, bool pvm_host, char *buf,
@@ -288,6 +317,34 @@ static int machine_hv(struct machine *m)
 	return ret;
 }
 
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+/* A stop signal that came during set-up, before the signalfd took over. */
+static volatile sig_atomic_t setup_stop_signal;
+
+static void setup_signal_handler(int sig)
+{
+	setup_stop_signal = sig;
+}
+
+/*
+ * From the start, a stop signal must mean exit 130 as it does later, not
+ * death by its default action. The handler has no SA_RESTART so a set-up
+ * step blocked in open() or read() (a FIFO as --kernel) returns EINTR.
+ * Signals the parent ignores (nohup) stay ignored, as they do later.
+ */
+static void machine_setup_signals(void)
+{
+	struct sigaction sa = { .sa_handler = setup_signal_handler }, old;
+
+	sigemptyset(&sa.sa_mask);
+	setup_stop_signal = 0;
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(*stop_signals);
+	     i++)
+		if (!sigaction(stop_signals[i], NULL, &old) &&
+		    old.sa_handler != SIG_IGN)
+			sigaction(stop_signals[i], &sa, NULL);
+}
+
 /* Signals: vCPU threads see only the kick; the main loop reads the rest. */
 static int machine_signals(struct machine *m)
 {
@@ -295,11 +352,14 @@ static int machine_signals(struct machine *m)
 	int ret;
 
 	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(*stop_signals);
+	     i++)
+		sigaddset(&set, stop_signals[i]);
 	sigaddset(&set, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* Blocked now: one that came before is reported, not lost. */
+	if (setup_stop_signal)
+		return -EINTR;
 	sigdelset(&set, VCPU_KICK_SIGNAL);
 	m->sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (m->sig_fd < 0)
@@ -652,7 +712,16 @@ int machine_boot(const struct machine_config *cfg, struct machine_result *res)
 	int ret;
 
 	clock_gettime(CLOCK_MONOTONIC, &m.t_start);
+	machine_setup_signals();
 	ret = machine_setup(&m);
+	if (ret && setup_stop_signal) {
+		log_info("stopping during set-up (signal %d)",
+			 (int)setup_stop_signal);
+		res->reason = VM_STOP_USER;
+		res->guest_code = 0;
+		machine_teardown(&m);
+		return 0;
+	}
 	if (!ret)
 		ret = vcpus_start(&m.vm, &m.entry);
 	if (!ret) {

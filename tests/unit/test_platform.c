@@ -150,19 +150,42 @@ static void test_cmos_memory_and_size(void **state)
 	cmos_destroy(c);
 }
 
+/*
+ * Spelled out as README.md documents them ("The default command line is",
+ * "PVM-based nested hosts"), not taken from machine.h: a wrong macro must
+ * fail here.
+ */
+#define README_DEFAULT_CMDLINE                                                 \
+	"console=ttyS0 reboot=k panic=-1 i8042.noaux i8042.nomux i8042.nopnp " \
+	"i8042.dumbkbd"
+#define README_PVM_CMDLINE                                                     \
+	"noxsave clearcpuid=smap,smep,popcnt,rdrand,rdseed,clflushopt,clwb,"   \
+	"movbe,bmi1,bmi2,sse4_2,sse4_1,ssse3,aes,pclmulqdq,avx,avx2,fma,f16c," \
+	"erms,fsrm,movdiri,movdir64b,invpcid,pcid,fsgsbase,rdpid,umip,pku,"    \
+	"xsave,avx512f"
+
 static void test_cmdline_default_quirks_append(void **state)
 {
 	struct machine_config cfg = { .host_quirks = true, .append = "x=1" };
 	char buf[4096];
 
 	assert_int_equal(machine_cmdline(&cfg, false, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, MACHINE_DEFAULT_CMDLINE " x=1");
+	assert_string_equal(buf, README_DEFAULT_CMDLINE " x=1");
 	assert_int_equal(machine_cmdline(&cfg, true, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, MACHINE_DEFAULT_CMDLINE " " MACHINE_PVM_CMDLINE
-							 " x=1");
+	assert_string_equal(buf, README_DEFAULT_CMDLINE " " README_PVM_CMDLINE
+							" x=1");
 	cfg.host_quirks = false;
 	assert_int_equal(machine_cmdline(&cfg, true, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, MACHINE_DEFAULT_CMDLINE " x=1");
+	assert_string_equal(buf, README_DEFAULT_CMDLINE " x=1");
+	/* No append: exactly the default, no trailing space. */
+	cfg.append = NULL;
+	assert_int_equal(machine_cmdline(&cfg, false, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, README_DEFAULT_CMDLINE);
+	/* --cmdline replaces the default, not the options PVM needs. */
+	cfg.host_quirks = true;
+	cfg.cmdline = "root=/dev/vda";
+	assert_int_equal(machine_cmdline(&cfg, true, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "root=/dev/vda " README_PVM_CMDLINE);
 }
 
 static void test_cmdline_replace_and_limits(void **state)
@@ -179,6 +202,31 @@ static void test_cmdline_replace_and_limits(void **state)
 	cfg.cmdline = "0123456789abcdef"; /* 16 chars + NUL > 16 */
 	assert_int_equal(machine_cmdline(&cfg, false, buf, sizeof(buf)),
 			 -E2BIG);
+}
+
+/* The guest shell must see the argv given after "--", quotes and all. */
+static void test_cmdline_run_keeps_argv(void **state)
+{
+	const char *argv[] = { "sh", "-c", "uname -r; exit 3", "it's" };
+	struct machine_config cfg = { .cmdline = "",
+				      .run_argv = argv,
+				      .run_argc = 4 };
+	char buf[256];
+
+	assert_int_equal(machine_cmdline(&cfg, false, buf, sizeof(buf)), 0);
+	/* 'sh' '-c' 'uname -r; exit 3' 'it'\''s', %XX-encoded */
+	assert_string_equal(
+		buf,
+		"vmm.run=%27sh%27%20%27-c%27%20%27uname%20-r%3B%20exit%203%27"
+		"%20%27it%27%5C%27%27s%27");
+	/* One word is a shell command line, passed as it is. */
+	cfg.run_argc = 1;
+	argv[0] = "echo a; exit 7";
+	assert_int_equal(machine_cmdline(&cfg, false, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "vmm.run=echo%20a%3B%20exit%207");
+	/* Too long for the buffer: an error, never a cut command. */
+	cfg.run_argc = 4;
+	assert_int_equal(machine_cmdline(&cfg, false, buf, 40), -E2BIG);
 }
 
 static void test_parse_mem_size(void **state)
@@ -225,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_cmos_memory_and_size),
 		cmocka_unit_test(test_cmdline_default_quirks_append),
 		cmocka_unit_test(test_cmdline_replace_and_limits),
+		cmocka_unit_test(test_cmdline_run_keeps_argv),
 		cmocka_unit_test(test_parse_mem_size),
 		cmocka_unit_test(test_parse_uint),
 	};
