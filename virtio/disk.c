@@ -160,7 +160,12 @@ int disk_open(struct disk *d, const struct disk_spec *spec)
 	d->fd = open(spec->path, flags | (d->direct ? O_DIRECT : 0));
 	if (d->fd < 0) {
 		ret = -errno;
-		log_err("disk %s: %s", spec->path, strerror(-ret));
+		/* open(2) says EINVAL when the file system refuses O_DIRECT. */
+		if (ret == -EINVAL && d->direct)
+			log_err("disk %s: cache=none needs O_DIRECT, which this file system does not support (tmpfs before Linux 6.6 is one); use cache=writeback",
+				spec->path);
+		else
+			log_err("disk %s: %s", spec->path, strerror(-ret));
 		return ret;
 	}
 	ret = disk_lock(d);
