@@ -21,6 +21,7 @@ static void cmd_stop_reason(struct gdb_stub *s)
 	pthread_mutex_lock(&s->lock);
 	snprintf(s->reply, sizeof(s->reply), "T%02xthread:%x;%s", s->stop_sig,
 		 s->stop_cpu + 1, s->stop_why);
+	s->g_tid = s->stop_cpu + 1; /* as after a stop reply: gdb_take_stop */
 	pthread_mutex_unlock(&s->lock);
 	gdb_reply(s, s->reply);
 }
@@ -273,7 +274,7 @@ static void cmd_query(struct gdb_stub *s, const char *p)
 		gdb_reply(s, "l");
 	} else if (!strcmp(p, "qC")) {
 		snprintf(s->reply, sizeof(s->reply), "QC%x",
-			 gdb_tid_cpu(s, 0) + 1);
+			 gdb_tid_cpu(s, s->g_tid) + 1);
 		gdb_reply(s, s->reply);
 	} else if (!strncmp(p, "qAttached", 9)) {
 		gdb_reply(s, "1"); /* quitting gdb detaches: the VM goes on */

@@ -25,8 +25,26 @@ EXIT_OK, EXIT_HOST_ERROR, EXIT_USAGE, EXIT_SETUP = 0, 1, 2, 3
 EXIT_PANIC, EXIT_TRIPLE_FAULT, EXIT_STOPPED = 4, 5, 130
 
 
+# Which tier runs the suite (README "Tests"): "host" is the machine as it
+# is; "nested" is inside scripts/testhost's emulated normal-KVM host, where
+# guest user space runs, so nothing may skip for the lack of it there.
+TIER = os.environ.get("VMM_TIER", "host")
+NO_USERSPACE = "guest user space cannot make system calls on PVM-based hosts"
+
+
 def host_is_pvm():
     return pathlib.Path("/sys/module/kvm_pvm").exists()
+
+
+def need_userspace():
+    """Skip where guest user space cannot run (PVM-based hosts); in the
+    nested tier that would be a broken test host, so it fails."""
+    if not host_is_pvm():
+        return
+    if TIER == "nested":
+        pytest.fail("the nested tier must run guest user space, but this "
+                    "host is PVM-based")
+    pytest.skip(NO_USERSPACE)
 
 
 def image(name):
@@ -52,7 +70,9 @@ class Boot:
             self.args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE)
         self.lines = []
-        self.stderr = ""
+        self.err_lines = []
+        self._err_cond = threading.Condition()
+        self._err_done = False
         self._q = queue.Queue()
         self._out = threading.Thread(target=self._read_stdout, daemon=True)
         self._err = threading.Thread(target=self._read_stderr, daemon=True)
@@ -72,20 +92,55 @@ class Boot:
         self._q.put(None)
 
     def _read_stderr(self):
-        self.stderr = self.proc.stderr.read().decode("utf-8", "replace")
+        for raw in self.proc.stderr:
+            with self._err_cond:
+                self.err_lines.append(
+                    raw.decode("utf-8", "replace").rstrip("\r\n"))
+                self._err_cond.notify_all()
+        with self._err_cond:
+            self._err_done = True
+            self._err_cond.notify_all()
+
+    @property
+    def stderr(self):
+        """vmm's messages so far, one string."""
+        with self._err_cond:
+            return "".join(l + "\n" for l in self.err_lines)
+
+    def wait_stderr(self, text):
+        """Wait until one of vmm's messages contains text; return it."""
+        with self._err_cond:
+            while True:
+                for line in self.err_lines:
+                    if text in line:
+                        return line
+                if self._err_done or not self._err_cond.wait(
+                        timeout=self._remaining()) and not self._remaining():
+                    break
+        self.kill()
+        pytest.fail(f"vmm never said {text!r}; its messages:\n"
+                    + self.stderr)
 
     def _remaining(self):
         return max(0.0, self.deadline - time.monotonic())
 
-    def wait_for(self, text):
-        """Consume console lines until one contains text; return it."""
+    def wait_for(self, text, within=None):
+        """Consume console lines until one contains text; return it.
+        within=SECONDS: raise TimeoutError after that long instead of
+        failing the test at the boot's deadline."""
         for line in self.lines:
             if text in line:
                 return line
+        end = None if within is None else time.monotonic() + within
         while True:
+            wait = self._remaining()
+            if end is not None:
+                wait = min(wait, max(0.0, end - time.monotonic()))
             try:
-                line = self._q.get(timeout=self._remaining())
+                line = self._q.get(timeout=wait)
             except queue.Empty:
+                if end is not None and self._remaining():
+                    raise TimeoutError(text)
                 self.kill()
                 pytest.fail(f"timeout waiting for {text!r}; last lines:\n"
                             + "\n".join(self.lines[-20:]))
@@ -96,6 +151,22 @@ class Boot:
             self.lines.append(line)
             if text in line:
                 return line
+
+    def started(self):
+        """Wait for the guest's first console line (set-up is over: files,
+        ports and devices are open); False if vmm ended before that."""
+        if self.lines:
+            return True
+        try:
+            line = self._q.get(timeout=self._remaining())
+        except queue.Empty:
+            self.kill()
+            pytest.fail("no console output in time:\n" + self.stderr)
+        if line is None:
+            self._q.put(None)
+            return False
+        self.lines.append(line)
+        return True
 
     def send(self, data):
         self.proc.stdin.write(data)
@@ -144,3 +215,27 @@ def run_vmm(args, timeout=60):
 def images():
     return {"bzImage": image("bzImage"), "vmlinux": image("vmlinux"),
             "initrd": image("initramfs.cpio")}
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One summary per tier: counts, then every skip with its reason; also
+    written to $VMM_TIER_SUMMARY for make test's final report."""
+    stats = terminalreporter.stats
+    counts = {k: len([r for r in stats.get(k, []) if getattr(r, "when", "call")
+                      in ("call", "setup")])
+              for k in ("passed", "failed", "error", "skipped")}
+    lines = [f"tier {TIER}: " + ", ".join(f"{n} {k}" for k, n in
+                                          counts.items())]
+    for r in stats.get("skipped", []):
+        reason = r.longrepr[2] if isinstance(r.longrepr, tuple) else str(
+            r.longrepr)
+        lines.append(f"  skipped {r.nodeid}: {reason.removeprefix('Skipped: ')}")
+    for k in ("failed", "error"):
+        for r in stats.get(k, []):
+            lines.append(f"  {k} {r.nodeid}")
+    terminalreporter.write_sep("=", f"tier {TIER} summary")
+    for line in lines:
+        terminalreporter.write_line(line)
+    out = os.environ.get("VMM_TIER_SUMMARY")
+    if out:
+        pathlib.Path(out).write_text("\n".join(lines) + "\n")

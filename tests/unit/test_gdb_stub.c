@@ -42,7 +42,8 @@ struct session {
 	int nacks;
 };
 
-static struct session *start(bool pvm, const struct vm_exit *script, size_t n)
+static struct session *start_cpus(bool pvm, const struct vm_exit *script,
+				  size_t n, unsigned int cpus)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	int sv[2];
@@ -56,7 +57,7 @@ static struct session *start(bool pvm, const struct vm_exit *script, size_t n)
 	fake_hv.nr_exits = n;
 	log_set_level(LOG_OFF);
 	assert_int_equal(vm_init(&s->vm, 64 << 20), 0);
-	s->vm.nr_vcpus = 1;
+	s->vm.nr_vcpus = cpus;
 	assert_int_equal(hv_vm_create(&s->vm, &s->vm.hv), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	s->fd = sv[0];
@@ -64,6 +65,11 @@ static struct session *start(bool pvm, const struct vm_exit *script, size_t n)
 	assert_int_equal(gdb_stub_start_fd(&s->vm, true, sv[1], &s->stub), 0);
 	assert_int_equal(vcpus_start(&s->vm, &s->boot), 0);
 	return s;
+}
+
+static struct session *start(bool pvm, const struct vm_exit *script, size_t n)
+{
+	return start_cpus(pvm, script, n, 1);
 }
 
 static void finish(struct session *s)
@@ -268,6 +274,36 @@ static void test_breakpoint_hit_and_step(void **state)
 	finish(s);
 }
 
+/*
+ * A stop on another vCPU than the one last chosen with Hg makes the
+ * stopped one current: gdb reads its registers next without sending Hg
+ * (as gdbserver expects). Before, 'g' and 'p' still served the old
+ * thread, gdb saw no breakpoint at that pc and silently resumed.
+ */
+static void test_stop_makes_its_thread_current(void **state)
+{
+	struct vm_exit script[] = { debug_exit(1, 0x1010, 0xffff0ff1) };
+	struct session *s = start_cpus(false, script, 1, 2);
+
+	assert_string_equal(cmd(s, "Hg2"), "OK");
+	assert_string_equal(cmd(s, "P10=1010000000000000"), "OK");
+	assert_string_equal(cmd(s, "Hg1"), "OK");
+	assert_string_equal(cmd(s, "P10=1111000000000000"), "OK");
+	assert_string_equal(cmd(s, "Z1,1010,1"), "OK");
+	/* Only vCPU 1 (thread 2) runs, and stops on the breakpoint. */
+	send_pkt(s, "vCont;c:2");
+	assert_string_equal(recv_pkt(s), "T05thread:2;hwbreak:;");
+	assert_string_equal(cmd(s, "qC"), "QC2");
+	assert_string_equal(cmd(s, "p10"), "1010000000000000");
+	assert_string_equal(cmd(s, "?"), "T05thread:2;hwbreak:;");
+	/* Hg still chooses. */
+	assert_string_equal(cmd(s, "Hg1"), "OK");
+	assert_string_equal(cmd(s, "p10"), "1111000000000000");
+	send_pkt(s, "k");
+	assert_null(recv_pkt(s));
+	finish(s);
+}
+
 /* int3 breakpoints: patched in, hidden from reads, hit, and given back. */
 static void test_sw_breakpoints(void **state)
 {
@@ -330,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_registers_and_memory),
 		cmocka_unit_test(test_breakpoint_hit_and_step),
 		cmocka_unit_test(test_sw_breakpoints),
+		cmocka_unit_test(test_stop_makes_its_thread_current),
 		cmocka_unit_test(test_pvm_host),
 	};
 
