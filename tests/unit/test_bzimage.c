@@ -22,6 +22,7 @@
 #include "boot/boot.h"
 #include "boot/bzimage.h"
 #include "tests/unit/fake_capture.h"
+#include "tests/unit/fake_images.h"
 #include "vmm/le.h"
 #include "vmm/layout_x86_64.h"
 #include "vmm/log.h"
@@ -687,29 +688,21 @@ static void test_read_file(void **state)
 	assert_logged("kernel /dev/null: not a regular file");
 }
 
-/* ---- the real test kernel, when the checkout has it ---- */
-
-static const char *real_image_path(void)
-{
-	const char *p = getenv("VMM_TEST_BZIMAGE");
-
-	/* Tests run from the repository top; the images sit beside it. */
-	return p && *p ? p : "../shared/test-images/bzImage";
-}
+/* ---- the real test kernel, when it has been built ---- */
 
 static void test_real_image(void **state)
 {
-	const char *path = real_image_path();
+	char buf[4096];
+	const char *path = test_image_find("bzImage", "VMM_TEST_BZIMAGE", buf,
+					   sizeof(buf));
 	struct boot_image img;
 	struct bzimage_info info;
 	struct boot_params bp = { .cmdline = "console=ttyS0" };
 	struct boot_entry entry;
 	struct vm vm;
 
-	if (access(path, R_OK)) {
-		print_message("no test kernel at %s\n", path);
+	if (!path)
 		skip();
-	}
 	assert_int_equal(boot_read_file(path, "kernel", &img), 0);
 	assert_int_equal(bzimage_parse(&img, &info), 0);
 	assert_true(info.version >= 0x020c);

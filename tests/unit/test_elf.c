@@ -20,6 +20,7 @@
 #include "boot/pvh.h"
 #include "tests/unit/fake_capture.h"
 #include "tests/unit/fake_elf.h"
+#include "tests/unit/fake_images.h"
 #include "vmm/layout_x86_64.h"
 #include "vmm/le.h"
 #include "vmm/log.h"
@@ -410,17 +411,13 @@ static void test_linux64_load(void **state)
 
 static void test_real_vmlinux(void **state)
 {
-	const char *dir = getenv("VMM_IMAGES");
-	char path[4096];
+	char buf[4096];
+	const char *path = test_image_find("vmlinux", NULL, buf, sizeof(buf));
 	struct boot_image img;
 	struct elf_kernel k;
 
-	snprintf(path, sizeof(path), "%s/vmlinux",
-		 dir && *dir ? dir : "../shared/test-images");
-	if (access(path, R_OK)) {
-		print_message("no test vmlinux at %s\n", path);
+	if (!path)
 		skip();
-	}
 	assert_int_equal(boot_read_file(path, "kernel", &img), 0);
 	assert_int_equal(elf_parse(&img, &k), 0);
 	assert_true(k.has_pvh);
