@@ -8,6 +8,8 @@ The byte stream the driver sends (tcp_put) is an LCG: x = x*1103515245 +
 The host sends the same stream, so both ends can check every byte.
 """
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -103,6 +105,17 @@ def put(host, port, nbytes, timeout):
         secs = time.monotonic() - t
     return {"bytes": nbytes, "crc32": zlib.crc32(pattern(nbytes)),
             "secs": secs, "reply": reply}
+
+
+def tap_unavailable():
+    """Why a tap test cannot run here, or None."""
+    if os.geteuid() != 0:
+        return "needs root to make a network namespace and a tap"
+    if not os.path.exists("/dev/net/tun"):
+        return "no /dev/net/tun on this host"
+    if not shutil.which("ip"):
+        return "no ip(8) (iproute2)"
+    return None
 
 
 def make_netns(ns):

@@ -11,7 +11,6 @@ Where user space runs, the same is also done with busybox in the guest.
 import hashlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -145,7 +144,7 @@ def start_user(images):
 def boots(images):
     """Both network boots start together (each costs minutes here); the
     tap one only where a namespace and a tap can be made."""
-    why = tap_unavailable()
+    why = netpeer.tap_unavailable()
     ns = None if why else netpeer.make_netns(f"vmmtest{os.getpid()}")
     started = {"user": start_user(images)}
     started["tap"] = start_tap(images, ns) if ns else why
@@ -243,16 +242,6 @@ def test_user_device_counters(user_boot):
 
 
 # ---- tap, in a network namespace the test makes ------------------------
-
-def tap_unavailable():
-    if os.geteuid() != 0:
-        return "needs root to make a network namespace and a tap"
-    if not os.path.exists("/dev/net/tun"):
-        return "no /dev/net/tun on this host"
-    if not shutil.which("ip"):
-        return "no ip(8) (iproute2)"
-    return None
-
 
 def sh(*cmd, check=True):
     return subprocess.run(cmd, capture_output=True, text=True, check=check)

@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 
+import netpeer
 from conftest import EXIT_SETUP, EXIT_STOPPED, Boot, host_is_pvm, run_vmm
 from guests import (PCI_SCAN, POWEROFF, PRINT_CMDLINE, bzimage, debug_exit,
                     printer, spinner)
@@ -285,14 +286,6 @@ def test_disk_cache_none_opens_with_o_direct(spin_kernel, disk_image, opts,
 
 # ---- --net tap: a tap created by vmm, gone with it ------------------------
 
-def tap_unavailable():
-    if os.geteuid() != 0:
-        return "needs root to make a network namespace and create a tap"
-    if not os.path.exists("/dev/net/tun"):
-        return "no /dev/net/tun on this host"
-    if not shutil.which("ip"):
-        return "no ip(8) (iproute2)"
-    return None
 
 
 @contextlib.contextmanager
@@ -312,7 +305,7 @@ def link_show(ns, dev):
 
 
 def test_net_tap_creates_vmm0_and_removes_it(spin_kernel):
-    why = tap_unavailable()
+    why = netpeer.tap_unavailable()
     if why:
         pytest.skip(why)
     with fresh_netns() as ns:
