@@ -30,6 +30,8 @@ EXIT_PANIC, EXIT_TRIPLE_FAULT, EXIT_STOPPED = 4, 5, 130
 # guest user space runs, so nothing may skip for the lack of it there.
 TIER = os.environ.get("VMM_TIER", "host")
 NO_USERSPACE = "guest user space cannot make system calls on PVM-based hosts"
+# The test host's runner is tested from outside it, in the host tier.
+collect_ignore = ["test_testhost.py"] if TIER == "nested" else []
 
 
 def host_is_pvm():

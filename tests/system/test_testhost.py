@@ -3,23 +3,17 @@ a command's status becomes, and how each way of failing is reported (a
 one-line error and a distinct exit status, never a hang).
 
 Each boot of the emulated host costs 15-20 s of QEMU TCG. These run in
-the host tier only: the nested tier runs inside such a host already.
+the host tier only (conftest.py leaves this file out of the nested tier,
+which runs inside such a host already).
 """
 import os
 import subprocess
 
-import pytest
-
-from conftest import TIER, TOP
+from conftest import TOP
 
 TESTHOST = str(TOP / "scripts" / "testhost")
 EXIT_NO_QEMU, EXIT_NO_KERNEL, EXIT_NO_VIRT, EXIT_NO_BOOT = 240, 241, 242, 243
 EXIT_HUNG, EXIT_TIMEOUT, EXIT_NO_STATUS = 244, 245, 246
-
-pytestmark = pytest.mark.skipif(
-    TIER == "nested", reason="the runner is tested from outside, in the "
-    "host tier (no emulated host inside the emulated host)")
-
 
 def run_testhost(*args, env=None, timeout=600):
     e = dict(os.environ, **(env or {}))
