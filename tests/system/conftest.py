@@ -145,7 +145,8 @@ class Boot:
                     raise TimeoutError(text)
                 self.kill()
                 pytest.fail(f"timeout waiting for {text!r}; last lines:\n"
-                            + "\n".join(self.lines[-20:]))
+                            + "\n".join(self.lines[-20:])
+                            + "\nstderr:\n" + self.stderr)
             if line is None:
                 pytest.fail(f"console ended before {text!r}; last lines:\n"
                             + "\n".join(self.lines[-20:])
@@ -184,10 +185,17 @@ class Boot:
             rc = self.proc.wait(timeout=self._remaining())
         except subprocess.TimeoutExpired:
             self.kill()
+            self._drain()
             pytest.fail("vmm did not end in time; last lines:\n"
-                        + "\n".join(self.lines[-20:]))
+                        + "\n".join(self.lines[-20:])
+                        + "\nstderr:\n" + self.stderr)
         self._out.join(timeout=10)
         self._err.join(timeout=10)
+        self._drain()
+        return rc
+
+    def _drain(self):
+        """Move the console lines no wait_for() consumed into lines."""
         while True:
             try:
                 line = self._q.get_nowait()
@@ -195,7 +203,6 @@ class Boot:
                 break
             if line is not None:
                 self.lines.append(line)
-        return rc
 
     def kill(self):
         if self.proc.poll() is None:

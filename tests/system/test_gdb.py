@@ -464,8 +464,10 @@ def name(v):
     return out[0] if out and out[0] != "No" else None
 for attempt in range(1, 41):
     gdb.execute("target remote 127.0.0.1:%d" % PORT, to_string=True)
-    if reg("$pc") >= KERNEL:
-        rsp = reg("$rsp")
+    rsp = reg("$rsp")
+    # At the first instructions of the entry code the stack is still the
+    # user's: only a kernel stack (16 KiB, aligned) is scanned.
+    if reg("$pc") >= KERNEL and rsp >= KERNEL:
         top = (rsp | 0x3fff) + 1
         mem = bytes(gdb.selected_inferior().read_memory(rsp, top - rsp))
         names = []
