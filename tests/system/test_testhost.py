@@ -33,17 +33,20 @@ def one_error_line(r):
 def test_command_status_and_output_come_back(tmp_path):
     """CMD runs in the current directory with the host's files, its output
     reaches stdout, its status becomes the runner's, and the emulated host
-    has a usable, non-PVM KVM (vmm probe inside)."""
+    has a usable, non-PVM KVM (vmm probe inside) with the module
+    parameters of tests/hosts/x86_64.modules (npt=0)."""
     vmm = os.environ.get("VMM", str(TOP / "build" / "vmm"))
     log = tmp_path / "console.log"
     r = run_testhost("--log", str(log), "--out", str(tmp_path), "x86_64", "--",
                  "sh", "-c", f"pwd; {vmm} probe; "
+                 "echo npt=$(cat /sys/module/kvm_amd/parameters/npt); "
                  "echo written > $TESTHOST_OUT/result; exit 7")
     assert r.returncode == 7, r.stdout + r.stderr
     lines = r.stdout.splitlines()
     assert lines[0] == os.getcwd()
     assert "usable:           yes" in lines
     assert "pvm-based nested: no" in lines
+    assert "npt=N" in lines
     assert (tmp_path / "result").read_text() == "written\n"
     assert f"testhost: console log: {log}" in r.stderr
     assert "reboot: Power down" in log.read_text(errors="replace")
