@@ -58,6 +58,13 @@ $(BUILD)/vmm: $(OBJS_main) $(OBJS_core) $(OBJS_hv)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# main.o carries the version: rebuilt whenever `git describe` changes, or
+# `vmm --version` names an old commit.
+VERSION_STAMP := $(BUILD)/version
+$(shell mkdir -p $(BUILD) && [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = \
+	"$(VERSION)" ] || echo "$(VERSION)" > $(VERSION_STAMP))
+$(OBJ)/main.o: $(VERSION_STAMP)
+
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"

@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from conftest import (EXIT_SETUP, EXIT_USAGE, VMM, host_is_pvm, run_vmm)
+from conftest import (EXIT_SETUP, EXIT_USAGE, TOP, VMM, host_is_pvm,
+                      run_vmm)
 
 
 def test_help_lists_commands_and_exit_codes():
@@ -28,6 +29,19 @@ def test_boot_help_lists_options():
 def test_version():
     r = run_vmm(["version"])
     assert r.returncode == 0 and r.stdout.startswith("vmm ")
+
+
+def test_version_names_the_commit_built():
+    """A stale main.o once kept an old commit in --version."""
+    head = shutil.which("git") and subprocess.run(
+        ["git", "-C", str(TOP), "rev-parse", "HEAD"], capture_output=True,
+        text=True)
+    if not head or head.returncode != 0:
+        pytest.skip("not a git checkout: no commit to compare")
+    r = run_vmm(["--version"])
+    # git describe: HASH or TAG-N-gHASH, then -dirty for local changes
+    built = r.stdout.split()[1].removesuffix("-dirty").rsplit("-g", 1)[-1]
+    assert r.returncode == 0 and head.stdout.startswith(built), r.stdout
 
 
 def test_unknown_command_is_usage_error():
