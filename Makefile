@@ -124,7 +124,7 @@ system: $(BUILD)/vmm images
 # a kernel crash inside it, README "Tests"); scripts/testhost reports that
 # as 244 or 246, apart from any test's failure. Only then is the tier run
 # again, at most NESTED_ATTEMPTS times in all, saying so each time.
-NESTED_ATTEMPTS ?= 3
+NESTED_ATTEMPTS ?= 4
 # A boot there takes seconds, not minutes: a stuck one fails after 6 min
 # (VMM_BOOT_TIMEOUT), not after the host tier's 15.
 NESTED_RUN = scripts/testhost --timeout $(NESTED_TIMEOUT) \
