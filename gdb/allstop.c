@@ -245,6 +245,19 @@ int gdb_wait_parked(struct gdb_stub *s)
 	return ret;
 }
 
+void gdb_stop_reply(struct gdb_stub *s, char *reply, size_t len)
+{
+	snprintf(reply, len, "T%02xthread:%x;%s", s->stop_sig, s->stop_cpu + 1,
+		 s->stop_why);
+	/*
+	 * gdb takes the stopped thread as current and sends no Hg before
+	 * reading its registers (gdbserver does the same): without this it
+	 * read another vCPU's pc, saw no breakpoint there and silently
+	 * resumed, losing the stop.
+	 */
+	s->g_tid = s->stop_cpu + 1;
+}
+
 bool gdb_take_stop(struct gdb_stub *s, char *reply, size_t len)
 {
 	bool ready;
@@ -253,15 +266,7 @@ bool gdb_take_stop(struct gdb_stub *s, char *reply, size_t len)
 	ready = s->stop_new && all_parked(s);
 	if (ready) {
 		s->stop_new = false;
-		snprintf(reply, len, "T%02xthread:%x;%s", s->stop_sig,
-			 s->stop_cpu + 1, s->stop_why);
-		/*
-		 * gdb takes the stopped thread as current and sends no Hg
-		 * before reading its registers (gdbserver does the same):
-		 * without this it read another vCPU's pc, saw no breakpoint
-		 * there and silently resumed, losing the stop.
-		 */
-		s->g_tid = s->stop_cpu + 1;
+		gdb_stop_reply(s, reply, len);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return ready;

@@ -19,9 +19,7 @@
 static void cmd_stop_reason(struct gdb_stub *s)
 {
 	pthread_mutex_lock(&s->lock);
-	snprintf(s->reply, sizeof(s->reply), "T%02xthread:%x;%s", s->stop_sig,
-		 s->stop_cpu + 1, s->stop_why);
-	s->g_tid = s->stop_cpu + 1; /* as after a stop reply: gdb_take_stop */
+	gdb_stop_reply(s, s->reply, sizeof(s->reply));
 	pthread_mutex_unlock(&s->lock);
 	gdb_reply(s, s->reply);
 }

@@ -116,6 +116,8 @@ void gdb_allstop_uninstall(struct gdb_stub *s);
 void gdb_halt(struct gdb_stub *s, unsigned int cpu, int sig);
 /* Wait until every vCPU parked. 0, or -ESHUTDOWN when the VM stops. */
 int gdb_wait_parked(struct gdb_stub *s);
+/* Under s->lock: the T stop reply, whose thread becomes current (g_tid). */
+void gdb_stop_reply(struct gdb_stub *s, char *reply, size_t len);
 /* True if a stop happened and all vCPUs parked; fills the stop reply. */
 bool gdb_take_stop(struct gdb_stub *s, char *reply, size_t len);
 /* Release the vCPUs: acts[i] for vCPU i. */
