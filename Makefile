@@ -134,20 +134,26 @@ NESTED_RUN = scripts/testhost --timeout $(NESTED_TIMEOUT) \
 	--env VMM_TIER_SUMMARY=$(abspath $(TIERS))/nested.txt \
 	x86_64 -- $(PYTHON) $(PYTEST) tests/system $(PYTEST_ARGS)
 
+# $(call testhost_runs,COMMAND,LOG,NOTES): COMMAND (a scripts/testhost run
+# with --log LOG.log) again while the emulated host itself failed (244,
+# 246), NESTED_ATTEMPTS runs in all; each lost run's log is kept as
+# LOG.N.log and named in a line appended to NOTES. COMMAND's last status.
+testhost_runs = n=1; notes=; while :; do \
+		$(1); rc=$$?; \
+		[ $$rc -eq 244 ] || [ $$rc -eq 246 ] || break; \
+		cp $(2).log $(2).$$n.log; \
+		msg="the emulated host failed in run $$n (status $$rc, log in $(2).$$n.log)"; \
+		notes="$$notes  ($$msg)\n"; \
+		[ $$n -lt $(NESTED_ATTEMPTS) ] || break; \
+		echo "$@: $$msg: running again"; \
+		n=$$((n + 1)); \
+	done; \
+	printf '%b' "$$notes" >> $(3); exit $$rc
+
 system-nested: $(BUILD)/vmm images
 	$(Q)scripts/install-deps.sh --testhost
 	$(Q)mkdir -p $(TIERS) && rm -f $(TIERS)/nested.txt
-	$(Q)n=1; notes=; while :; do \
-		$(NESTED_RUN); rc=$$?; \
-		[ $$rc -eq 244 ] || [ $$rc -eq 246 ] || break; \
-		cp $(TIERS)/nested-console.log $(TIERS)/nested-console.$$n.log; \
-		msg="the emulated host failed in run $$n (status $$rc, log in $(TIERS)/nested-console.$$n.log)"; \
-		notes="$$notes  ($$msg)\n"; \
-		[ $$n -lt $(NESTED_ATTEMPTS) ] || break; \
-		echo "system-nested: $$msg: running the tier again"; \
-		n=$$((n + 1)); \
-	done; \
-	printf '%b' "$$notes" >> $(TIERS)/nested.txt; exit $$rc
+	$(Q)$(call testhost_runs,$(NESTED_RUN),$(TIERS)/nested-console,$(TIERS)/nested.txt)
 
 # The README's test command: packages, format, unit tests, a short fuzzing
 # run of every parser of guest or file input, then both system tiers (the
@@ -239,21 +245,16 @@ BENCH_NESTED_TIMEOUT ?= 5400
 BENCH_OUTER = $$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | \
 	head -n 1), $$(nproc) cores, kernel $$(uname -r)$$([ -e \
 	/sys/module/kvm_pvm ] && echo ', PVM-based KVM')
+BENCH_NESTED_RUN = VMM_BENCH_OUTER="$(BENCH_OUTER)" scripts/testhost \
+	--timeout $(BENCH_NESTED_TIMEOUT) \
+	--log $(BENCH_NESTED)/testhost-console.log --out $(BENCH_NESTED) \
+	x86_64 -- $(PYTHON) scripts/bench.py --nested \
+	--out $(BENCH_NESTED)/BENCHMARKS-nested.md \
+	--consoles $(BENCH_NESTED)/consoles $(BENCH_NESTED_ARGS)
 bench-nested: deps images $(BUILD)/vmm
 	$(Q)scripts/install-deps.sh --testhost
 	$(Q)rm -rf $(BENCH_NESTED) && mkdir -p $(BENCH_NESTED)
-	$(Q)n=1; while :; do \
-		VMM_BENCH_OUTER="$(BENCH_OUTER)" scripts/testhost \
-		--timeout $(BENCH_NESTED_TIMEOUT) \
-		--log $(BENCH_NESTED)/testhost-console.log --out $(BENCH_NESTED) \
-		x86_64 -- $(PYTHON) scripts/bench.py --nested \
-		--out $(BENCH_NESTED)/BENCHMARKS-nested.md \
-		--consoles $(BENCH_NESTED)/consoles $(BENCH_NESTED_ARGS); \
-		rc=$$?; [ $$rc -eq 244 ] || [ $$rc -eq 246 ] || break; \
-		[ $$n -lt $(NESTED_ATTEMPTS) ] || break; \
-		echo "bench-nested: the emulated host failed (status $$rc):" \
-			"measuring again from the start"; n=$$((n + 1)); \
-	done; exit $$rc
+	$(Q)$(call testhost_runs,$(BENCH_NESTED_RUN),$(BENCH_NESTED)/testhost-console,/dev/null)
 	$(Q)cp $(BENCH_NESTED)/BENCHMARKS-nested.md docs/BENCHMARKS-nested.md
 
 # TCP through virtio-net, vmm against QEMU (root: a tap in a netns).
