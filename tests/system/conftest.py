@@ -144,13 +144,10 @@ class Boot:
                 if end is not None and self._remaining():
                     raise TimeoutError(text)
                 self.kill()
-                pytest.fail(f"timeout waiting for {text!r}; last lines:\n"
-                            + "\n".join(self.lines[-20:])
-                            + "\nstderr:\n" + self.stderr)
+                pytest.fail(f"timeout waiting for {text!r}" + self._context())
             if line is None:
-                pytest.fail(f"console ended before {text!r}; last lines:\n"
-                            + "\n".join(self.lines[-20:])
-                            + "\nstderr:\n" + self.stderr)
+                pytest.fail(f"console ended before {text!r}"
+                            + self._context())
             self.lines.append(line)
             if text in line:
                 return line
@@ -186,13 +183,16 @@ class Boot:
         except subprocess.TimeoutExpired:
             self.kill()
             self._drain()
-            pytest.fail("vmm did not end in time; last lines:\n"
-                        + "\n".join(self.lines[-20:])
-                        + "\nstderr:\n" + self.stderr)
+            pytest.fail("vmm did not end in time" + self._context())
         self._out.join(timeout=10)
         self._err.join(timeout=10)
         self._drain()
         return rc
+
+    def _context(self):
+        """For a failure: the last console lines, and vmm's messages."""
+        return ("; last lines:\n" + "\n".join(self.lines[-20:])
+                + "\nstderr:\n" + self.stderr)
 
     def _drain(self):
         """Move the console lines no wait_for() consumed into lines."""
