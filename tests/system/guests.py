@@ -1,6 +1,8 @@
 """Machine code for tiny guests, shared by the system tests.
 
 They run in milliseconds even where guest kernel mode is emulated."""
+import importlib.util
+import pathlib
 import struct
 
 # mov dx,0x604 (ACPI PM1a_CNT); mov ax,SLP_TYP 5|SLP_EN; out dx,ax; hlt
@@ -69,14 +71,18 @@ PCI_SCAN = bytes.fromhex(
     "72ca b00a ee")
 
 
+def fuzz_seed(name):
+    """The image builder tests/fuzz/NAME.py (seed_bzimage, seed_elf), the
+    same the fuzzers' seed corpora come from, as a module."""
+    path = pathlib.Path(__file__).resolve().parents[1] / "fuzz" / \
+        f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def bzimage(code):
     """A minimal bzImage (tests/fuzz/seed_bzimage.py) whose 64-bit entry
     runs code: vmm treats it as a Linux kernel (command line, rng)."""
-    import importlib.util
-    import pathlib
-    path = pathlib.Path(__file__).resolve().parents[1] / "fuzz" / \
-        "seed_bzimage.py"
-    spec = importlib.util.spec_from_file_location("seed_bzimage", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.build(code)
+    return fuzz_seed("seed_bzimage").build(code)

@@ -8,29 +8,20 @@ vmlinux and initrd on two vCPUs that powers off through ACPI; and the MP
 table alone (acpi=off) bringing up both CPUs.
 """
 import gzip
-import importlib.util
 import os
 import struct
 
 import pytest
 
-from conftest import (EXIT_OK, EXIT_PANIC, EXIT_SETUP, EXIT_STOPPED, TOP,
-                      Boot, host_is_pvm, run_vmm)
-from guests import POWEROFF, printer, printer32
+from conftest import (EXIT_OK, EXIT_PANIC, EXIT_SETUP, EXIT_STOPPED, Boot,
+                      host_is_pvm, run_vmm)
+from guests import POWEROFF, fuzz_seed, printer, printer32
 
 PVM = host_is_pvm()
 CONSOLE_OPEN = "Freeing unused kernel image"
 
 
-def _load(name):
-    spec = importlib.util.spec_from_file_location(
-        name, TOP / "tests" / "fuzz" / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-seed_elf = _load("seed_elf")
+seed_elf = fuzz_seed("seed_elf")
 
 MSG = b"tiny guest ok\n"
 

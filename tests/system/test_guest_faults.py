@@ -1,17 +1,10 @@
 """Tiny guests built on the fly: a bzImage header around a few bytes of
 code at the 64-bit entry point. They run in milliseconds, even where guest
 kernel mode is emulated, and prove how guest faults become exit codes."""
-import importlib.util
-
 import pytest
 
-from conftest import (EXIT_HOST_ERROR, EXIT_TRIPLE_FAULT, TOP, host_is_pvm,
-                      run_vmm)
-
-_spec = importlib.util.spec_from_file_location(
-    "seed_bzimage", TOP / "tests" / "fuzz" / "seed_bzimage.py")
-seed_bzimage = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(seed_bzimage)
+from conftest import EXIT_HOST_ERROR, EXIT_TRIPLE_FAULT, host_is_pvm, run_vmm
+from guests import bzimage
 
 UD2 = b"\x0f\x0b"
 # xor eax,eax; xor edx,edx; popcnt eax,[0x40000000]. Nothing backs that
@@ -24,7 +17,7 @@ POPCNT_MMIO = bytes.fromhex("31c0 31d2 f30fb8042500000040")
 
 def tiny(tmp_path, code):
     path = tmp_path / "tiny-bzImage"
-    path.write_bytes(seed_bzimage.build(code))
+    path.write_bytes(bzimage(code))
     return str(path)
 
 
