@@ -49,6 +49,16 @@ def need_userspace():
     pytest.skip(NO_USERSPACE)
 
 
+def takes_o_direct(path):
+    """Whether path's file system lets it be opened with O_DIRECT (tmpfs
+    before Linux 6.6 does not)."""
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_DIRECT))
+        return True
+    except OSError:
+        return False
+
+
 def image(name):
     path = IMAGES / name
     if not path.exists():

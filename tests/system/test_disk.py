@@ -25,7 +25,7 @@ import tempfile
 import pytest
 
 from conftest import (EXIT_SETUP, EXIT_STOPPED, Boot, host_is_pvm,
-                      need_userspace, run_vmm)
+                      need_userspace, run_vmm, takes_o_direct)
 
 PVM = host_is_pvm()
 MOUNTED = "VFS: Mounted root (ext2 filesystem)"
@@ -229,11 +229,8 @@ def test_cache_none_where_o_direct_is_refused(images):
     img = pathlib.Path(tempfile.mkstemp(dir=shm, suffix=".img")[1])
     try:
         img.write_bytes(bytes(1 << 20))
-        try:
-            os.close(os.open(img, os.O_RDWR | os.O_DIRECT))
+        if takes_o_direct(img):
             pytest.skip(f"{shm} takes O_DIRECT on this kernel")
-        except OSError:
-            pass
         r = run_vmm(["boot", "--kernel", images["vmlinux"], "--disk",
                      f"{img},cache=none"])
     finally:

@@ -13,7 +13,8 @@ import subprocess
 import pytest
 
 import netpeer
-from conftest import EXIT_SETUP, EXIT_STOPPED, Boot, host_is_pvm, run_vmm
+from conftest import (EXIT_SETUP, EXIT_STOPPED, Boot, host_is_pvm, run_vmm,
+                      takes_o_direct)
 from guests import (PCI_SCAN, POWEROFF, PRINT_CMDLINE, bzimage, debug_exit,
                     printer, spinner)
 
@@ -216,14 +217,6 @@ def spin_kernel(tmp_path):
     return write(tmp_path, "spin.bin", spinner(READY.encode() + b"\n"))
 
 
-def supports_o_direct(path):
-    try:
-        os.close(os.open(path, os.O_RDONLY | os.O_DIRECT))
-        return True
-    except OSError:
-        return False
-
-
 @pytest.fixture
 def disk_image(tmp_path):
     """A 1 MiB image the host can open with O_DIRECT: a file, or where
@@ -231,7 +224,7 @@ def disk_image(tmp_path):
     emulated test host) a loop device over it."""
     img = tmp_path / "disk.img"
     img.write_bytes(b"\0" * (1 << 20))
-    if supports_o_direct(str(img)):
+    if takes_o_direct(str(img)):
         yield str(img)
         return
     if os.geteuid() != 0 or not shutil.which("losetup"):
