@@ -71,12 +71,23 @@ QEMU_CPU = "host,-arch-capabilities" if PVM else "host"
 USER_MARK = "Run /init as init process" if PVM else "VMM-INIT: userspace reached"
 
 
-def med(xs):
-    """'median (min-max)' of a list of numbers."""
+def med(xs, fmt=".3g"):
+    """'median (min-max)' of a list of numbers, each formatted with fmt."""
     if not xs:
         return "n/a"
     m = statistics.median(xs)
-    return f"{m:.3g} ({min(xs):.3g}-{max(xs):.3g})"
+    return f"{m:{fmt}} ({min(xs):{fmt}}-{max(xs):{fmt}})"
+
+
+def med_count(xs):
+    """med() of counts (or milliseconds), as integers."""
+    return med(xs, ".0f")
+
+
+def vmm_exits(stderr):
+    """vmm's --stats exit counts by kind, from its messages."""
+    return {k: int(v) for k, v in re.findall(r"exits ([\w-]+)\s+(\d+)",
+                                             stderr)}
 
 
 def run_timed(cmd, **kw):
@@ -174,7 +185,7 @@ def vmm_boot(kernel, cpus, timeout):
            str(IMAGES / "initramfs.cpio"), "--stats", "--cpus", str(cpus),
            "--append", "vmm.end=shell"]
     t, err = console_time(cmd, USER_MARK, timeout, stop=b"\x01x")
-    exits = {k: int(v) for k, v in re.findall(r"exits (\w+)\s+(\d+)", err)}
+    exits = vmm_exits(err)
     mem = re.search(r"\+ VMM (\d+) KiB", err)
     return t, exits, int(mem.group(1)) if mem else None
 
@@ -312,14 +323,6 @@ RELATED = (("pf_taken", "page faults KVM handled"),
            ("pages_2m", "guest RAM mapped in 2 MiB pages, at the marker"))
 
 
-def med_count(xs):
-    """'median (min-max)' of counts (or milliseconds), as integers."""
-    if not xs:
-        return "n/a"
-    return (f"{statistics.median(xs):.0f} ({min(xs):.0f}-"
-            f"{max(xs):.0f})")
-
-
 def kvm_vm_stats(pid):
     """KVM's debugfs counters of the VM that process pid made
     (/sys/kernel/debug/kvm/PID-FD/, summed over its vCPUs by KVM)."""
@@ -406,8 +409,7 @@ def nested_boot(cmd, timeout, vmm):
     res["cmdline"] = m.group(1).strip() if m else None
     if vmm:
         err = res["stderr"]
-        res["vmm_exits"] = {k: int(v) for k, v in
-                            re.findall(r"exits ([\w-]+)\s+(\d+)", err)}
+        res["vmm_exits"] = vmm_exits(err)
         res["trace"] = {w: trace_ms(err, w) for w in NESTED_TRACE}
     return res
 
